@@ -1,0 +1,115 @@
+/* The configuration: an INI file parsed here and nowhere else into a typed,
+ * validated struct. Every key is documented in examples/midwife.conf.
+ *
+ * Errors name the file and line: "midwife.conf:12: lease_time: too large". */
+#ifndef MIDWIFE_CONF_CONF_H
+#define MIDWIFE_CONF_CONF_H
+
+#include <limits.h>
+#include <net/if.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/log.h"
+
+#define CONF_NAME_MAX 64
+#define CONF_MAX_DNS 8
+#define CONF_MAX_NTP 8
+#define CONF_DOMAIN_MAX 254
+#define CONF_FILENAME_MAX 128 /* fits the BOOTP file field with its NUL */
+#define CONF_URL_MAX 512
+
+enum store_sync { STORE_SYNC_NORMAL, STORE_SYNC_FULL };
+enum unknown_clients { UNKNOWN_BOOT, UNKNOWN_IGNORE };
+
+struct conf_range {
+    uint32_t first, last; /* host byte order, inclusive */
+};
+
+struct conf_subnet {
+    char name[CONF_NAME_MAX];
+    int line; /* of its [subnet NAME] header, for messages */
+    uint32_t network;
+    unsigned prefix;
+    uint32_t netmask;
+    struct conf_range *ranges;
+    size_t n_ranges;
+    uint32_t router; /* 0: none */
+    uint32_t dns[CONF_MAX_DNS];
+    size_t n_dns;
+    uint32_t ntp[CONF_MAX_NTP];
+    size_t n_ntp;
+    char domain[CONF_DOMAIN_MAX + 1];
+    uint32_t lease_time; /* seconds */
+    uint32_t next_server; /* 0: the address the request arrived on */
+    char interface[IF_NAMESIZE]; /* "": matched by address or relay */
+};
+
+struct conf_reservation {
+    char name[CONF_NAME_MAX];
+    int line;
+    uint8_t mac[6];
+    uint32_t address;
+    char hostname[CONF_NAME_MAX];
+};
+
+/* Boot program per client system architecture (RFC 4578 option 93). */
+struct conf_arch_boot {
+    uint16_t arch;
+    char filename[CONF_FILENAME_MAX];
+};
+
+struct conf {
+    char path[PATH_MAX];
+
+    /* [server] */
+    char state_dir[PATH_MAX];
+    enum log_format log_format;
+    enum log_level log_level;
+    uint32_t server_address; /* 0: the address of the receiving interface */
+    enum store_sync sync;
+
+    /* [dhcp] */
+    bool dhcp_enabled;
+    char (*dhcp_interfaces)[IF_NAMESIZE];
+    size_t n_dhcp_interfaces;
+    uint16_t dhcp_port;        /* server port; clients are at port + 1 */
+    bool authoritative;        /* NAK requests for addresses we do not know */
+    enum unknown_clients unknown_clients;
+    uint32_t offer_hold;       /* seconds an offered address stays reserved */
+    uint32_t decline_quarantine; /* seconds a declined address is not offered */
+
+    struct conf_subnet *subnets;
+    size_t n_subnets;
+    struct conf_reservation *reservations;
+    size_t n_reservations;
+
+    /* [pxe] */
+    struct conf_arch_boot *arch_boot;
+    size_t n_arch_boot;
+    /* What a client that already runs iPXE gets instead of a boot program.
+     * "{mac}" is replaced by the client MAC (aa-bb-cc-dd-ee-ff). */
+    char ipxe_script[CONF_URL_MAX];
+
+    /* [tftp] */
+    bool tftp_enabled;
+    char tftp_root[PATH_MAX];
+    uint32_t tftp_address; /* bind address, 0 = any */
+    uint16_t tftp_port;
+    unsigned tftp_max_transfers;
+    unsigned tftp_timeout_ms;  /* first retransmission; doubles each retry */
+    unsigned tftp_retries;
+    unsigned tftp_max_blksize;
+    unsigned tftp_max_windowsize;
+};
+
+/* Parses and validates path. On failure returns a negative errno and writes
+ * "FILE:LINE: what is wrong" into err. */
+int conf_load(const char *path, struct conf **out, char *err, size_t errlen);
+void conf_free(struct conf *conf);
+
+/* The boot program for an architecture, or NULL if the map has none. */
+const char *conf_boot_program(const struct conf *conf, uint16_t arch);
+
+#endif

@@ -1,0 +1,198 @@
+#include "server/serve.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#include "conf/conf.h"
+#include "dhcp/dhcp_service.h"
+#include "store/store.h"
+#include "tftp/tftp_service.h"
+#include "util/log.h"
+#include "util/metrics.h"
+
+struct server {
+    struct event_base *base;
+    struct conf *conf;
+    struct store *store;
+    struct dhcp_service *dhcp;
+    struct tftp_service *tftp;
+    struct event *sig_term, *sig_int, *sig_hup, *sig_usr1;
+};
+
+static const char *config_path_from_args(int argc, char **argv, const char *cmd)
+{
+    static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    const char *path = NULL;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'c': path = optarg; break;
+        case 'h':
+        default:
+            fprintf(stderr, "usage: midwife %s -c FILE\n", cmd);
+            return NULL;
+        }
+    }
+    if (!path)
+        fprintf(stderr, "usage: midwife %s -c FILE\n", cmd);
+    return path;
+}
+
+static void on_shutdown(evutil_socket_t sig, short what, void *arg)
+{
+    (void)what;
+    struct server *s = arg;
+    log_info("serve", "%s received, shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    event_base_loopbreak(s->base);
+}
+
+/* Services keep no pointers into a config they were not handed, so after
+ * every service accepted the new config the old one can go. */
+static void on_reload(evutil_socket_t sig, short what, void *arg)
+{
+    (void)sig;
+    (void)what;
+    struct server *s = arg;
+    char err[1024];
+    struct conf *next;
+    log_info("serve", "SIGHUP: reloading %s", s->conf->path);
+    if (conf_load(s->conf->path, &next, err, sizeof err) < 0) {
+        log_error("serve", "reload refused, keeping the running config: %s", err);
+        return;
+    }
+    if (strcmp(next->state_dir, s->conf->state_dir) != 0) {
+        log_error("serve", "reload refused: state_dir changed (needs a restart)");
+        conf_free(next);
+        return;
+    }
+    if (s->dhcp && dhcp_service_reload(s->dhcp, next) < 0) {
+        log_error("serve", "reload refused by dhcp, keeping the running config");
+        conf_free(next);
+        return;
+    }
+    if (s->tftp && tftp_service_reload(s->tftp, next) < 0) {
+        log_error("serve", "reload refused by tftp, keeping the running config");
+        if (s->dhcp)
+            dhcp_service_reload(s->dhcp, s->conf);
+        conf_free(next);
+        return;
+    }
+    if ((s->dhcp != NULL) != next->dhcp_enabled || (s->tftp != NULL) != next->tftp_enabled)
+        log_warn("serve", "enabling or disabling a service takes a restart");
+    log_setup(next->log_format, next->log_level, stderr);
+    conf_free(s->conf);
+    s->conf = next;
+    log_info("serve", "config reloaded");
+}
+
+static void on_dump(evutil_socket_t sig, short what, void *arg)
+{
+    (void)sig;
+    (void)what;
+    (void)arg;
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    if (!f)
+        return;
+    metrics_write_prometheus(f);
+    fclose(f);
+    for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n"))
+        if (line[0] != '#')
+            log_info("metrics", "%s", line);
+    free(text);
+}
+
+static void server_free(struct server *s)
+{
+    if (s->dhcp)
+        dhcp_service_stop(s->dhcp);
+    if (s->tftp)
+        tftp_service_stop(s->tftp);
+    struct event *evs[] = {s->sig_term, s->sig_int, s->sig_hup, s->sig_usr1};
+    for (size_t i = 0; i < sizeof evs / sizeof evs[0]; i++)
+        if (evs[i])
+            event_free(evs[i]);
+    store_close(s->store);
+    if (s->base)
+        event_base_free(s->base);
+    conf_free(s->conf);
+}
+
+int serve_main(int argc, char **argv)
+{
+    const char *path = config_path_from_args(argc, argv, "serve");
+    if (!path)
+        return 2;
+    struct server s = {0};
+    char err[1024];
+    if (conf_load(path, &s.conf, err, sizeof err) < 0) {
+        fprintf(stderr, "midwife: %s\n", err);
+        return 1;
+    }
+    log_setup(s.conf->log_format, s.conf->log_level, stderr);
+    signal(SIGPIPE, SIG_IGN);
+
+    int rc = 1;
+    /* libevent 2.1 runs its timers on CLOCK_MONOTONIC on Linux, so a wall
+     * clock step never fires or delays a retransmission. */
+    s.base = event_base_new();
+    if (!s.base) {
+        log_error("serve", "cannot create the event loop");
+        goto out;
+    }
+    if (store_open(s.conf->state_dir, s.conf->sync, &s.store, err, sizeof err) < 0) {
+        log_error("serve", "store: %s", err);
+        goto out;
+    }
+    s.sig_term = evsignal_new(s.base, SIGTERM, on_shutdown, &s);
+    s.sig_int = evsignal_new(s.base, SIGINT, on_shutdown, &s);
+    s.sig_hup = evsignal_new(s.base, SIGHUP, on_reload, &s);
+    s.sig_usr1 = evsignal_new(s.base, SIGUSR1, on_dump, &s);
+    if (!s.sig_term || !s.sig_int || !s.sig_hup || !s.sig_usr1 || evsignal_add(s.sig_term, NULL) < 0 ||
+        evsignal_add(s.sig_int, NULL) < 0 || evsignal_add(s.sig_hup, NULL) < 0 ||
+        evsignal_add(s.sig_usr1, NULL) < 0) {
+        log_error("serve", "cannot install signal handlers");
+        goto out;
+    }
+    if (s.conf->dhcp_enabled && dhcp_service_start(s.base, s.conf, s.store, &s.dhcp) < 0)
+        goto out;
+    if (s.conf->tftp_enabled && tftp_service_start(s.base, s.conf, &s.tftp) < 0)
+        goto out;
+    log_info("serve", "midwife %s ready (config %s, state %s)", MIDWIFE_VERSION, path, s.conf->state_dir);
+    if (event_base_dispatch(s.base) < 0) {
+        log_error("serve", "event loop failed");
+        goto out;
+    }
+    rc = 0;
+out:
+    server_free(&s);
+    if (rc == 0)
+        log_info("serve", "stopped");
+    return rc;
+}
+
+int check_main(int argc, char **argv)
+{
+    const char *path = config_path_from_args(argc, argv, "check");
+    if (!path)
+        return 2;
+    struct conf *c;
+    char err[1024];
+    if (conf_load(path, &c, err, sizeof err) < 0) {
+        fprintf(stderr, "midwife: %s\n", err);
+        return 1;
+    }
+    printf("%s: ok (%zu subnets, %zu reservations)\n", path, c->n_subnets, c->n_reservations);
+    conf_free(c);
+    return 0;
+}

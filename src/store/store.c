@@ -1,0 +1,320 @@
+#include "store/store.h"
+
+#include <errno.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "util/log.h"
+
+struct store {
+    sqlite3 *db;
+    sqlite3_stmt *lease_put;
+    sqlite3_stmt *lease_delete;
+    sqlite3_stmt *lease_all;
+    sqlite3_stmt *lease_get;
+    sqlite3_stmt *begin, *commit, *rollback;
+};
+
+/* Migrations: append only. Entry i brings the schema from version i to i+1.
+ * Never edit a released entry; add a new one. */
+static const char *const migrations[] = {
+    /* 1: DHCP leases. Addresses and times as integers so ordering and range
+     * queries stay cheap; client-supplied strings kept raw, as received. */
+    "CREATE TABLE leases ("
+    "  address INTEGER PRIMARY KEY,"
+    "  hwtype INTEGER NOT NULL,"
+    "  hwaddr BLOB NOT NULL,"
+    "  client_id BLOB,"
+    "  hostname TEXT,"
+    "  subnet TEXT NOT NULL,"
+    "  state INTEGER NOT NULL,"
+    "  starts INTEGER NOT NULL,"
+    "  expires INTEGER NOT NULL,"
+    "  giaddr INTEGER NOT NULL DEFAULT 0,"
+    "  relay_info BLOB,"
+    "  arch INTEGER NOT NULL DEFAULT -1,"
+    "  vendor_class TEXT,"
+    "  user_class TEXT"
+    ");"
+    "CREATE INDEX leases_hwaddr ON leases(hwaddr);",
+};
+#define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
+
+const char *store_errmsg(struct store *st)
+{
+    return st && st->db ? sqlite3_errmsg(st->db) : "no database";
+}
+
+static int exec(struct store *st, const char *sql)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(st->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        log_error("store", "%s", msg ? msg : "unknown error");
+        sqlite3_free(msg);
+        return -EIO;
+    }
+    return 0;
+}
+
+static int user_version(struct store *st)
+{
+    sqlite3_stmt *s;
+    int v = -1;
+    if (sqlite3_prepare_v2(st->db, "PRAGMA user_version", -1, &s, NULL) != SQLITE_OK)
+        return -1;
+    if (sqlite3_step(s) == SQLITE_ROW)
+        v = sqlite3_column_int(s, 0);
+    sqlite3_finalize(s);
+    return v;
+}
+
+int store_schema_version(struct store *st)
+{
+    return user_version(st);
+}
+
+static int migrate(struct store *st, char *err, size_t errlen)
+{
+    int v = user_version(st);
+    if (v < 0) {
+        snprintf(err, errlen, "cannot read schema version: %s", store_errmsg(st));
+        return -EIO;
+    }
+    if (v > N_MIGRATIONS) {
+        snprintf(err, errlen, "store schema version %d is newer than this midwife knows (%d)", v,
+                 N_MIGRATIONS);
+        return -EPROTO;
+    }
+    if (v == N_MIGRATIONS)
+        return 0;
+    if (exec(st, "BEGIN IMMEDIATE") < 0)
+        goto fail;
+    for (int i = v; i < N_MIGRATIONS; i++) {
+        if (exec(st, migrations[i]) < 0)
+            goto fail_rollback;
+        char sql[64];
+        snprintf(sql, sizeof sql, "PRAGMA user_version = %d", i + 1);
+        if (exec(st, sql) < 0)
+            goto fail_rollback;
+    }
+    if (exec(st, "COMMIT") < 0)
+        goto fail_rollback;
+    log_info("store", "schema migrated from version %d to %d", v, N_MIGRATIONS);
+    return 0;
+fail_rollback:
+    exec(st, "ROLLBACK");
+fail:
+    snprintf(err, errlen, "migration failed: %s", store_errmsg(st));
+    return -EIO;
+}
+
+static int prepare(struct store *st, sqlite3_stmt **s, const char *sql)
+{
+    return sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT, s, NULL) == SQLITE_OK ? 0 : -EIO;
+}
+
+int store_open(const char *state_dir, enum store_sync sync, struct store **out, char *err, size_t errlen)
+{
+    char path[4096];
+    if (mkdir(state_dir, 0750) < 0 && errno != EEXIST) {
+        snprintf(err, errlen, "cannot create state_dir %s: %s", state_dir, strerror(errno));
+        return -errno;
+    }
+    if ((size_t)snprintf(path, sizeof path, "%s/midwife.db", state_dir) >= sizeof path) {
+        snprintf(err, errlen, "state_dir path too long");
+        return -ENAMETOOLONG;
+    }
+    struct store *st = calloc(1, sizeof *st);
+    if (!st) {
+        snprintf(err, errlen, "out of memory");
+        return -ENOMEM;
+    }
+    if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                        NULL) != SQLITE_OK) {
+        snprintf(err, errlen, "cannot open %s: %s", path, store_errmsg(st));
+        goto fail;
+    }
+    sqlite3_busy_timeout(st->db, 5000);
+    /* WAL: readers (CLI, backups) never block the server. synchronous=NORMAL
+     * keeps every commit across a process crash or kill; FULL also across a
+     * power loss, at the price of an fsync per commit. */
+    if (exec(st, "PRAGMA journal_mode=WAL") < 0 ||
+        exec(st, sync == STORE_SYNC_FULL ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL") < 0 ||
+        exec(st, "PRAGMA foreign_keys=ON") < 0) {
+        snprintf(err, errlen, "cannot configure %s: %s", path, store_errmsg(st));
+        goto fail;
+    }
+    if (migrate(st, err, errlen) < 0)
+        goto fail;
+    if (prepare(st, &st->lease_put,
+                "INSERT OR REPLACE INTO leases (address, hwtype, hwaddr, client_id, hostname, subnet, state,"
+                " starts, expires, giaddr, relay_info, arch, vendor_class, user_class)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)") < 0 ||
+        prepare(st, &st->lease_delete, "DELETE FROM leases WHERE address = ?") < 0 ||
+        prepare(st, &st->lease_all,
+                "SELECT address, hwtype, hwaddr, client_id, hostname, subnet, state, starts, expires,"
+                " giaddr, relay_info, arch, vendor_class, user_class FROM leases ORDER BY address") < 0 ||
+        prepare(st, &st->lease_get,
+                "SELECT address, hwtype, hwaddr, client_id, hostname, subnet, state, starts, expires,"
+                " giaddr, relay_info, arch, vendor_class, user_class FROM leases WHERE address = ?") < 0 ||
+        prepare(st, &st->begin, "BEGIN IMMEDIATE") < 0 || prepare(st, &st->commit, "COMMIT") < 0 ||
+        prepare(st, &st->rollback, "ROLLBACK") < 0) {
+        snprintf(err, errlen, "cannot prepare statements: %s", store_errmsg(st));
+        goto fail;
+    }
+    *out = st;
+    return 0;
+fail:
+    store_close(st);
+    return -EIO;
+}
+
+void store_close(struct store *st)
+{
+    if (!st)
+        return;
+    sqlite3_finalize(st->lease_put);
+    sqlite3_finalize(st->lease_delete);
+    sqlite3_finalize(st->lease_all);
+    sqlite3_finalize(st->lease_get);
+    sqlite3_finalize(st->begin);
+    sqlite3_finalize(st->commit);
+    sqlite3_finalize(st->rollback);
+    sqlite3_close(st->db);
+    free(st);
+}
+
+static int step_done(struct store *st, sqlite3_stmt *s)
+{
+    int rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+    if (rc != SQLITE_DONE) {
+        log_error("store", "%s", store_errmsg(st));
+        return -EIO;
+    }
+    return 0;
+}
+
+int store_begin(struct store *st)
+{
+    return step_done(st, st->begin);
+}
+
+int store_commit(struct store *st)
+{
+    return step_done(st, st->commit);
+}
+
+void store_rollback(struct store *st)
+{
+    step_done(st, st->rollback);
+}
+
+int store_lease_put(struct store *st, const struct store_lease *l)
+{
+    sqlite3_stmt *s = st->lease_put;
+    sqlite3_bind_int64(s, 1, l->address);
+    sqlite3_bind_int(s, 2, l->hwtype);
+    sqlite3_bind_blob(s, 3, l->hwaddr, l->hwaddr_len, SQLITE_STATIC);
+    if (l->client_id_len)
+        sqlite3_bind_blob(s, 4, l->client_id, l->client_id_len, SQLITE_STATIC);
+    sqlite3_bind_text(s, 5, l->hostname, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 6, l->subnet, -1, SQLITE_STATIC);
+    sqlite3_bind_int(s, 7, l->state);
+    sqlite3_bind_int64(s, 8, l->starts);
+    sqlite3_bind_int64(s, 9, l->expires);
+    sqlite3_bind_int64(s, 10, l->giaddr);
+    if (l->relay_info_len)
+        sqlite3_bind_blob(s, 11, l->relay_info, l->relay_info_len, SQLITE_STATIC);
+    sqlite3_bind_int(s, 12, l->arch);
+    sqlite3_bind_text(s, 13, l->vendor_class, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 14, l->user_class, -1, SQLITE_STATIC);
+    return step_done(st, s);
+}
+
+int store_lease_delete(struct store *st, uint32_t address)
+{
+    sqlite3_bind_int64(st->lease_delete, 1, address);
+    return step_done(st, st->lease_delete);
+}
+
+static void copy_blob(sqlite3_stmt *s, int col, void *dst, size_t max, size_t *len)
+{
+    const void *b = sqlite3_column_blob(s, col);
+    size_t n = (size_t)sqlite3_column_bytes(s, col);
+    if (n > max)
+        n = max;
+    if (b && n)
+        memcpy(dst, b, n);
+    *len = b ? n : 0;
+}
+
+static void copy_text(sqlite3_stmt *s, int col, char *dst, size_t max)
+{
+    const unsigned char *t = sqlite3_column_text(s, col);
+    snprintf(dst, max, "%s", t ? (const char *)t : "");
+}
+
+static void row_to_lease(sqlite3_stmt *s, struct store_lease *l)
+{
+    size_t n;
+    memset(l, 0, sizeof *l);
+    l->address = (uint32_t)sqlite3_column_int64(s, 0);
+    l->hwtype = (uint8_t)sqlite3_column_int(s, 1);
+    copy_blob(s, 2, l->hwaddr, sizeof l->hwaddr, &n);
+    l->hwaddr_len = (uint8_t)n;
+    copy_blob(s, 3, l->client_id, sizeof l->client_id, &n);
+    l->client_id_len = (uint16_t)n;
+    copy_text(s, 4, l->hostname, sizeof l->hostname);
+    copy_text(s, 5, l->subnet, sizeof l->subnet);
+    l->state = (enum lease_state)sqlite3_column_int(s, 6);
+    l->starts = sqlite3_column_int64(s, 7);
+    l->expires = sqlite3_column_int64(s, 8);
+    l->giaddr = (uint32_t)sqlite3_column_int64(s, 9);
+    copy_blob(s, 10, l->relay_info, sizeof l->relay_info, &n);
+    l->relay_info_len = (uint16_t)n;
+    l->arch = sqlite3_column_int(s, 11);
+    copy_text(s, 12, l->vendor_class, sizeof l->vendor_class);
+    copy_text(s, 13, l->user_class, sizeof l->user_class);
+}
+
+int store_lease_foreach(struct store *st, int (*cb)(const struct store_lease *, void *), void *arg)
+{
+    sqlite3_stmt *s = st->lease_all;
+    struct store_lease *l = malloc(sizeof *l);
+    if (!l)
+        return -ENOMEM;
+    int rc, r = 0;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        row_to_lease(s, l);
+        if ((r = cb(l, arg)) != 0)
+            break;
+    }
+    if (r == 0 && rc != SQLITE_DONE) {
+        log_error("store", "reading leases: %s", store_errmsg(st));
+        r = -EIO;
+    }
+    sqlite3_reset(s);
+    free(l);
+    return r;
+}
+
+int store_lease_get(struct store *st, uint32_t address, struct store_lease *out)
+{
+    sqlite3_stmt *s = st->lease_get;
+    sqlite3_bind_int64(s, 1, address);
+    int rc = sqlite3_step(s), r;
+    if (rc == SQLITE_ROW) {
+        row_to_lease(s, out);
+        r = 0;
+    } else {
+        r = rc == SQLITE_DONE ? -ENOENT : -EIO;
+    }
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+    return r;
+}
