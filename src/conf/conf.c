@@ -666,7 +666,7 @@ int conf_load(const char *path, struct conf **out, char *err, size_t errlen)
     int r = ini_parse_stream(counting_reader, &ps, on_key, &ps);
     fclose(f);
     if (r == 0 && !err[0]) {
-        if (ps.seen_seq == ps.header_seq && !close_section(&ps))
+        if (!close_section(&ps))
             r = -1;
         else if (!validate(&ps))
             r = -1;

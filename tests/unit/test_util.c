@@ -1,13 +1,164 @@
+/* util/: escaping hostile bytes, range-checked numbers, addresses, rate limits. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <cmocka.h>
 
-static void placeholder(void **state) { (void)state; assert_true(1); }
+#include "util/addr.h"
+#include "util/log.h"
+#include "util/metrics.h"
+#include "util/strnum.h"
+
+static void escape_keeps_printable_and_hexes_the_rest(void **state)
+{
+    (void)state;
+    char out[64];
+    const char in[] = "ok\x1b[31m\n\"q\"\\\xff";
+    assert_string_equal(log_escape(out, sizeof out, in, sizeof in - 1),
+                        "ok\\x1b[31m\\x0a\\\"q\\\"\\\\\\xff");
+}
+
+static void escape_of_nul_bytes_is_visible(void **state)
+{
+    (void)state;
+    char out[32];
+    assert_string_equal(log_escape(out, sizeof out, "a\0b", 3), "a\\x00b");
+}
+
+static void escape_cut_is_marked_and_terminated(void **state)
+{
+    (void)state;
+    char out[10];
+    log_escape(out, sizeof out, "abcdefghijklmnop", 16);
+    assert_int_equal(strlen(out), 9);
+    assert_memory_equal(out + 6, "...", 3);
+}
+
+static void parse_u64_rejects_out_of_range_and_junk(void **state)
+{
+    (void)state;
+    struct { const char *in; uint64_t min, max; int ok; uint64_t want; const char *err; } cases[] = {
+        {"512", 8, 65464, 1, 512, NULL},
+        {"7", 8, 65464, 0, 0, "too small"},
+        {"65465", 8, 65464, 0, 0, "too large"},
+        {"12x", 0, 100, 0, 0, "invalid"},
+        {"", 0, 100, 0, 0, "invalid"},
+        {"-1", 0, 100, 0, 0, "invalid"},
+        {" 5", 0, 100, 0, 0, "invalid"},
+        {"99999999999999999999999", 0, UINT64_MAX, 0, 0, "too large"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        uint64_t v = 0;
+        const char *e = NULL;
+        int r = parse_u64(cases[i].in, cases[i].min, cases[i].max, &v, &e);
+        if (cases[i].ok) {
+            assert_int_equal(r, 0);
+            assert_int_equal(v, cases[i].want);
+        } else {
+            assert_true(r < 0);
+            assert_string_equal(e, cases[i].err);
+        }
+    }
+}
+
+static void duration_suffixes_multiply(void **state)
+{
+    (void)state;
+    uint64_t s;
+    const char *e;
+    assert_int_equal(parse_duration("90", 0, 1000000, &s, &e), 0);
+    assert_int_equal(s, 90);
+    assert_int_equal(parse_duration("10m", 0, 1000000, &s, &e), 0);
+    assert_int_equal(s, 600);
+    assert_int_equal(parse_duration("2h", 0, 1000000, &s, &e), 0);
+    assert_int_equal(s, 7200);
+    assert_int_equal(parse_duration("1d", 0, 1000000, &s, &e), 0);
+    assert_int_equal(s, 86400);
+    assert_true(parse_duration("20d", 0, 1000000, &s, &e) < 0);
+    assert_string_equal(e, "too large");
+    assert_true(parse_duration("m", 0, 1000000, &s, &e) < 0);
+}
+
+static void cidr_with_host_bits_is_rejected(void **state)
+{
+    (void)state;
+    uint32_t net;
+    unsigned p;
+    assert_int_equal(parse_cidr("10.1.0.0/16", &net, &p), 0);
+    assert_int_equal(net, 0x0a010000);
+    assert_int_equal(p, 16);
+    assert_true(parse_cidr("10.1.0.1/16", &net, &p) < 0);
+    assert_true(parse_cidr("10.1.0.0/33", &net, &p) < 0);
+    assert_true(parse_cidr("10.1.0.0", &net, &p) < 0);
+}
+
+static void mac_round_trips_and_rejects_junk(void **state)
+{
+    (void)state;
+    uint8_t mac[6];
+    char s[MAC_STRLEN];
+    assert_int_equal(parse_mac("52-54-00-AB-cd-0f", mac), 0);
+    assert_string_equal(format_mac(mac, s), "52:54:00:ab:cd:0f");
+    assert_true(parse_mac("52:54:00:ab:cd", mac) < 0);
+    assert_true(parse_mac("52:54:00:ab:cd:0f:11", mac) < 0);
+    assert_true(parse_mac("52:54:00:ab:cd:0g", mac) < 0);
+}
+
+static void ratelimit_allows_burst_then_counts_suppressed(void **state)
+{
+    (void)state;
+    struct ratelimit rl = RATELIMIT_INIT(1000, 3);
+    unsigned sup = 99;
+    for (int i = 0; i < 3; i++)
+        assert_true(ratelimit_allow(&rl, 5000, &sup));
+    assert_false(ratelimit_allow(&rl, 5001, &sup));
+    assert_false(ratelimit_allow(&rl, 5999, &sup));
+    assert_true(ratelimit_allow(&rl, 6000, &sup));
+    assert_int_equal(sup, 2);
+}
+
+static void metrics_print_prometheus_text(void **state)
+{
+    (void)state;
+    static struct metric m[] = {
+        {.name = "t_dropped_total", .help = "drops", .label = "reason", .label_value = "short"},
+        {.name = "t_dropped_total", .help = "drops", .label = "reason", .label_value = "hlen"},
+        {.name = "t_active", .help = "active", .type = METRIC_GAUGE},
+    };
+    metrics_register_array(m, 3);
+    metrics_register(&m[0]); /* twice is harmless */
+    m[0].value = 2;
+    m[1].value = 5;
+    m[2].value = 7;
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    metrics_write_prometheus(f);
+    fclose(f);
+    assert_non_null(strstr(buf, "# TYPE t_dropped_total counter\n"
+                                "t_dropped_total{reason=\"short\"} 2\n"
+                                "t_dropped_total{reason=\"hlen\"} 5\n"));
+    assert_non_null(strstr(buf, "# TYPE t_active gauge\nt_active 7\n"));
+    assert_int_equal(metrics_sum("t_dropped_total"), 7);
+    free(buf);
+}
 
 int main(void)
 {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(placeholder)};
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(escape_keeps_printable_and_hexes_the_rest),
+        cmocka_unit_test(escape_of_nul_bytes_is_visible),
+        cmocka_unit_test(escape_cut_is_marked_and_terminated),
+        cmocka_unit_test(parse_u64_rejects_out_of_range_and_junk),
+        cmocka_unit_test(duration_suffixes_multiply),
+        cmocka_unit_test(cidr_with_host_bits_is_rejected),
+        cmocka_unit_test(mac_round_trips_and_rejects_junk),
+        cmocka_unit_test(ratelimit_allows_burst_then_counts_suppressed),
+        cmocka_unit_test(metrics_print_prometheus_text),
+    };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
