@@ -1,7 +1,333 @@
-/* placeholder until the DHCP room lands */
+/* The DHCP I/O shell: sockets in, dhcp_server_handle() in the middle, one
+ * store transaction per batch, replies out. Everything that decides lives
+ * in dhcp_server.c; this file only moves bytes. */
 #include "dhcp/dhcp_service.h"
+
+#include <arpa/inet.h>
 #include <errno.h>
+#include <net/if.h>
+#include <net/if_arp.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "dhcp/dhcp_server.h"
+#include "util/addr.h"
+#include "util/clock.h"
+#include "util/log.h"
+
+/* Packets handled per readable event before the batch is committed and
+ * answered: bounds reply latency and the memory held for replies. */
+#define BATCH_MAX 64
+
+struct dhcp_socket {
+    struct dhcp_service *svc;
+    int fd;
+    int ifindex;
+    char ifname[IF_NAMESIZE];
+    struct event *ev;
+};
+
+struct dhcp_service {
+    struct event_base *base;
+    const struct conf *conf;
+    struct store *store;
+    struct dhcp_server *srv;
+    struct dhcp_socket **socks;
+    size_t n_socks;
+    struct dhcp_reply *replies; /* BATCH_MAX of them */
+};
+
+static int open_socket(const struct conf *conf, const char *ifname, int *ifindex_out)
+{
+    int one = 1;
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        goto fail;
+    unsigned ifindex = if_nametoindex(ifname);
+    if (!ifindex) {
+        log_error("dhcp", "interface %s: %s", ifname, strerror(errno));
+        close(fd);
+        return -ENODEV;
+    }
+    /* One socket per interface, all on 0.0.0.0:67: clients without an
+     * address broadcast, so only the device binding tells them apart, and
+     * an interface missing from the config never gets an answer. */
+    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
+        setsockopt(fd, SOL_SOCKET, SO_BROADCAST, &one, sizeof one) < 0 ||
+        setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof one) < 0 ||
+        setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, ifname, (socklen_t)strlen(ifname)) < 0)
+        goto fail;
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(conf->dhcp_port)};
+    if (bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0)
+        goto fail;
+    *ifindex_out = (int)ifindex;
+    return fd;
+fail:;
+    int e = errno;
+    log_error("dhcp", "socket on %s port %u: %s", ifname, conf->dhcp_port, strerror(e));
+    if (fd >= 0)
+        close(fd);
+    return -e;
+}
+
+/* The interface's primary address, for when IP_PKTINFO has none. */
+static uint32_t interface_address(int fd, const char *ifname)
+{
+    struct ifreq ifr;
+    memset(&ifr, 0, sizeof ifr);
+    snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "%s", ifname);
+    if (ioctl(fd, SIOCGIFADDR, &ifr) < 0)
+        return 0;
+    return ntohl(((struct sockaddr_in *)&ifr.ifr_addr)->sin_addr.s_addr);
+}
+
+/* Lets a unicast reach a client that has no address yet and so cannot
+ * answer ARP (RFC 2131 §4.1: "to the client's hardware address"). */
+static bool add_arp_entry(const struct dhcp_socket *s, const struct dhcp_reply *r)
+{
+    if (r->hlen != 6)
+        return false;
+    struct arpreq req;
+    memset(&req, 0, sizeof req);
+    struct sockaddr_in *pa = (struct sockaddr_in *)&req.arp_pa;
+    pa->sin_family = AF_INET;
+    pa->sin_addr.s_addr = htonl(r->dst_addr);
+    req.arp_ha.sa_family = ARPHRD_ETHER;
+    memcpy(req.arp_ha.sa_data, r->chaddr, 6);
+    req.arp_flags = ATF_COM;
+    snprintf(req.arp_dev, sizeof req.arp_dev, "%s", s->ifname);
+    return ioctl(s->fd, SIOCSARP, &req) == 0;
+}
+
+static void send_reply(struct dhcp_socket *s, const struct dhcp_reply *r)
+{
+    uint32_t dst = r->dst_addr;
+    if (r->dest == DHCP_DEST_UNICAST_HW && !add_arp_entry(s, r))
+        dst = 0xffffffffu; /* no ARP entry: the client still hears a broadcast */
+    struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons(r->dst_port), .sin_addr.s_addr = htonl(dst)};
+    /* Send from our server identifier so the client sees the address it
+     * will later unicast to. */
+    union {
+        char buf[CMSG_SPACE(sizeof(struct in_pktinfo))];
+        struct cmsghdr align;
+    } ctl;
+    memset(&ctl, 0, sizeof ctl);
+    struct iovec iov = {(void *)r->data, r->len};
+    struct msghdr msg = {.msg_name = &to, .msg_namelen = sizeof to, .msg_iov = &iov, .msg_iovlen = 1,
+                         .msg_control = ctl.buf, .msg_controllen = sizeof ctl.buf};
+    struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+    cm->cmsg_level = IPPROTO_IP;
+    cm->cmsg_type = IP_PKTINFO;
+    cm->cmsg_len = CMSG_LEN(sizeof(struct in_pktinfo));
+    struct in_pktinfo pi = {.ipi_ifindex = s->ifindex, .ipi_spec_dst.s_addr = htonl(r->src_addr)};
+    memcpy(CMSG_DATA(cm), &pi, sizeof pi);
+    if (sendmsg(s->fd, &msg, 0) < 0) {
+        char a[IPV4_STRLEN];
+        log_warn("dhcp", "sending %s to %s on %s: %s", dhcp_msg_type_name(r->msg_type), format_ipv4(dst, a),
+                 s->ifname, strerror(errno));
+        return;
+    }
+    dhcp_count_reply_sent(r->msg_type);
+}
+
+/* One transaction for the whole batch. Returns false if it failed: then
+ * nothing that depends on it may be sent. */
+static bool commit_pending(struct dhcp_service *svc)
+{
+    const struct store_lease *w;
+    size_t n = dhcp_server_pending(svc->srv, &w);
+    if (n == 0)
+        return true;
+    bool ok = store_begin(svc->store) == 0;
+    for (size_t i = 0; ok && i < n; i++)
+        ok = store_lease_put(svc->store, &w[i]) == 0;
+    if (ok)
+        ok = store_commit(svc->store) == 0;
+    if (!ok) {
+        log_error("dhcp", "committing %zu lease writes failed (%s): their ACKs are not sent", n,
+                  store_errmsg(svc->store));
+        store_rollback(svc->store);
+    }
+    dhcp_server_clear_pending(svc->srv);
+    return ok;
+}
+
+static void on_readable(evutil_socket_t fd, short what, void *arg)
+{
+    (void)what;
+    struct dhcp_socket *s = arg;
+    struct dhcp_service *svc = s->svc;
+    size_t n_replies = 0;
+    int64_t now = clock_wall_s();
+    uint8_t buf[DHCP_PACKET_MAX + 1]; /* one extra byte exposes oversized packets */
+    for (int i = 0; i < BATCH_MAX; i++) {
+        struct sockaddr_in from;
+        union {
+            char buf[CMSG_SPACE(sizeof(struct in_pktinfo))];
+            struct cmsghdr align;
+        } ctl;
+        struct iovec iov = {buf, sizeof buf};
+        struct msghdr msg = {.msg_name = &from, .msg_namelen = sizeof from, .msg_iov = &iov, .msg_iovlen = 1,
+                             .msg_control = ctl.buf, .msg_controllen = sizeof ctl.buf};
+        ssize_t len = recvmsg(fd, &msg, 0);
+        if (len < 0) {
+            if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+                log_warn("dhcp", "receiving on %s: %s", s->ifname, strerror(errno));
+            break;
+        }
+        struct dhcp_rx_meta meta = {.ifindex = s->ifindex, .src_addr = ntohl(from.sin_addr.s_addr),
+                                    .src_port = ntohs(from.sin_port)};
+        memcpy(meta.ifname, s->ifname, sizeof meta.ifname);
+        for (struct cmsghdr *cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm))
+            if (cm->cmsg_level == IPPROTO_IP && cm->cmsg_type == IP_PKTINFO) {
+                struct in_pktinfo pi;
+                memcpy(&pi, CMSG_DATA(cm), sizeof pi);
+                meta.local_addr = ntohl(pi.ipi_spec_dst.s_addr);
+            }
+        if (!meta.local_addr)
+            meta.local_addr = interface_address(fd, s->ifname);
+        if (dhcp_server_handle(svc->srv, buf, (size_t)len, &meta, now, &svc->replies[n_replies]) == 1)
+            n_replies++;
+    }
+    /* A lease is on disk before the ACK that grants it leaves. */
+    bool committed = commit_pending(svc);
+    for (size_t i = 0; i < n_replies; i++)
+        if (committed || !svc->replies[i].needs_commit)
+            send_reply(s, &svc->replies[i]);
+}
+
+static void close_socket(struct dhcp_socket *s)
+{
+    if (!s)
+        return;
+    if (s->ev)
+        event_free(s->ev);
+    if (s->fd >= 0)
+        close(s->fd);
+    free(s);
+}
+
+static struct dhcp_socket *new_socket(struct dhcp_service *svc, const struct conf *conf, const char *ifname)
+{
+    struct dhcp_socket *s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    s->svc = svc;
+    snprintf(s->ifname, sizeof s->ifname, "%s", ifname);
+    s->fd = open_socket(conf, ifname, &s->ifindex);
+    if (s->fd < 0) {
+        free(s);
+        return NULL;
+    }
+    s->ev = event_new(svc->base, s->fd, EV_READ | EV_PERSIST, on_readable, s);
+    if (!s->ev || event_add(s->ev, NULL) < 0) {
+        close_socket(s);
+        return NULL;
+    }
+    return s;
+}
+
+/* Opens the sockets conf asks for, reusing those already open on the same
+ * interface and port. On failure nothing changes. */
+static int switch_sockets(struct dhcp_service *svc, const struct conf *conf)
+{
+    size_t n = conf->n_dhcp_interfaces;
+    struct dhcp_socket **next = calloc(n ? n : 1, sizeof *next);
+    bool *reused = calloc(svc->n_socks ? svc->n_socks : 1, sizeof *reused);
+    if (!next || !reused)
+        goto fail;
+    for (size_t i = 0; i < n; i++) {
+        for (size_t j = 0; j < svc->n_socks; j++)
+            if (!reused[j] && (!svc->conf || svc->conf->dhcp_port == conf->dhcp_port) &&
+                strcmp(svc->socks[j]->ifname, conf->dhcp_interfaces[i]) == 0) {
+                next[i] = svc->socks[j];
+                reused[j] = true;
+                break;
+            }
+        if (!next[i] && !(next[i] = new_socket(svc, conf, conf->dhcp_interfaces[i])))
+            goto fail;
+    }
+    for (size_t j = 0; j < svc->n_socks; j++)
+        if (!reused[j])
+            close_socket(svc->socks[j]);
+    free(svc->socks);
+    free(reused);
+    svc->socks = next;
+    svc->n_socks = n;
+    return 0;
+fail:
+    for (size_t i = 0; next && i < n; i++) {
+        bool old = false;
+        for (size_t j = 0; j < svc->n_socks; j++)
+            old = old || next[i] == svc->socks[j];
+        if (!old)
+            close_socket(next[i]);
+    }
+    free(next);
+    free(reused);
+    return -EIO;
+}
+
+static int load_one(const struct store_lease *l, void *arg)
+{
+    return dhcp_server_load_lease(arg, l);
+}
+
 int dhcp_service_start(struct event_base *base, const struct conf *conf, struct store *store,
-                       struct dhcp_service **out) { (void)base; (void)conf; (void)store; (void)out; return -ENOSYS; }
-int dhcp_service_reload(struct dhcp_service *svc, const struct conf *conf) { (void)svc; (void)conf; return -ENOSYS; }
-void dhcp_service_stop(struct dhcp_service *svc) { (void)svc; }
+                       struct dhcp_service **out)
+{
+    struct dhcp_service *svc = calloc(1, sizeof *svc);
+    if (!svc)
+        return -ENOMEM;
+    svc->base = base;
+    svc->store = store;
+    int r = -ENOMEM;
+    svc->replies = calloc(BATCH_MAX, sizeof *svc->replies);
+    if (!svc->replies || dhcp_server_new(conf, &svc->srv) < 0)
+        goto fail;
+    if ((r = store_lease_foreach(store, load_one, svc->srv)) < 0) {
+        log_error("dhcp", "loading leases from the store failed");
+        goto fail;
+    }
+    if ((r = switch_sockets(svc, conf)) < 0)
+        goto fail;
+    svc->conf = conf;
+    log_info("dhcp", "serving on %zu interface(s), port %u, %zu lease record(s) loaded", svc->n_socks,
+             conf->dhcp_port, dhcp_server_lease_count(svc->srv));
+    *out = svc;
+    return 0;
+fail:
+    dhcp_service_stop(svc);
+    return r;
+}
+
+int dhcp_service_reload(struct dhcp_service *svc, const struct conf *conf)
+{
+    const struct conf *old = svc->conf;
+    if (dhcp_server_set_conf(svc->srv, conf) < 0)
+        return -ENOMEM;
+    if (switch_sockets(svc, conf) < 0) {
+        dhcp_server_set_conf(svc->srv, old);
+        return -EIO;
+    }
+    svc->conf = conf;
+    return 0;
+}
+
+void dhcp_service_stop(struct dhcp_service *svc)
+{
+    if (!svc)
+        return;
+    if (svc->srv && svc->store)
+        commit_pending(svc);
+    for (size_t i = 0; i < svc->n_socks; i++)
+        close_socket(svc->socks[i]);
+    free(svc->socks);
+    dhcp_server_free(svc->srv);
+    free(svc->replies);
+    free(svc);
+}
