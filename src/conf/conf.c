@@ -35,6 +35,7 @@ struct parse_state {
     enum section_kind kind;
     char *err;
     size_t errlen;
+    int err_line; /* line of the error in err */
     /* which required keys of the current section were set */
     bool subnet_has_network;
     bool reservation_has_mac, reservation_has_address;
@@ -44,6 +45,11 @@ struct parse_state {
 static int fail(struct parse_state *ps, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static int fail(struct parse_state *ps, const char *fmt, ...)
 {
+    /* Debian's libinih keeps calling the handler after an error
+     * (INI_STOP_ON_FIRST_ERROR is 0): the first error is the one to report. */
+    if (ps->err[0])
+        return 0;
+    ps->err_line = ps->line;
     int n = snprintf(ps->err, ps->errlen, "%s:%d: ", ps->conf->path, ps->line);
     if (n < 0 || (size_t)n >= ps->errlen)
         return 0;
@@ -672,8 +678,12 @@ int conf_load(const char *path, struct conf **out, char *err, size_t errlen)
             r = -1;
     }
     if (r != 0) {
-        if (!err[0]) /* inih's own syntax error: r is the line */
+        /* inih's own syntax error (r is its line) unless a handler error
+         * came first. */
+        if (r > 0 && (!err[0] || r < ps.err_line))
             snprintf(err, errlen, "%s:%d: syntax error (expected [section] or key = value)", path, r);
+        else if (!err[0])
+            snprintf(err, errlen, "%s: cannot parse (error %d)", path, r);
         conf_free(c);
         return -EINVAL;
     }
