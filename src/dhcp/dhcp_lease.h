@@ -19,8 +19,6 @@ struct lease {
     struct store_lease s;  /* s.state is meaningless while offer_only */
     bool offer_only;       /* offered, never bound: not in the store */
     int64_t offer_until;   /* wall seconds; the offer holds the address */
-    uint8_t uuid[16];      /* option 97 (minus its type byte), for logs */
-    bool has_uuid;
     struct lease *next_addr, *next_hw, *next_cid;
 };
 

@@ -398,7 +398,7 @@ static struct lease *take_record(struct ctx *c, uint32_t addr)
     if (!lease_owned_by(l, &c->client)) {
         lease_set_owner(&c->srv->leases, l, &c->client);
         l->offer_only = true;
-        l->has_uuid = false;
+        l->s.has_uuid = false;
     } else if (c->client.cid_len != l->s.client_id_len ||
                (c->client.cid_len && memcmp(c->client.cid, l->s.client_id, c->client.cid_len) != 0)) {
         /* Same machine, new client identifier: follow it. */
@@ -438,12 +438,12 @@ static void record_client(struct ctx *c, struct lease *l)
         memcpy(s->relay_info, v, n);
     v = dhcp_opt(p, OPT_CLIENT_ARCH, &n);
     s->arch = v && n >= 2 && n % 2 == 0 ? (int32_t)(v[0] << 8 | v[1]) : -1;
-    /* RFC 4578 §2.5: type 0 then a 16-byte GUID. The store has no column
-     * for it yet: kept in memory and logged. */
+    /* RFC 4578 §2.5: type 0 then a 16-byte GUID (the SMBIOS UUID, which
+     * later identifies the host at birth). */
     v = dhcp_opt(c->p, OPT_UUID, &n);
-    l->has_uuid = v && n == 17 && v[0] == 0;
-    if (l->has_uuid)
-        memcpy(l->uuid, v + 1, 16);
+    s->has_uuid = v && n == 17 && v[0] == 0;
+    if (s->has_uuid)
+        memcpy(s->uuid, v + 1, 16);
 }
 
 static bool queue_write(struct ctx *c, const struct lease *l)

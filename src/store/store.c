@@ -40,6 +40,9 @@ static const char *const migrations[] = {
     "  user_class TEXT"
     ");"
     "CREATE INDEX leases_hwaddr ON leases(hwaddr);",
+    /* 2: the PXE client's machine UUID (option 97), the identity a host
+     * keeps across NIC swaps. */
+    "ALTER TABLE leases ADD COLUMN uuid BLOB;",
 };
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -151,15 +154,15 @@ int store_open(const char *state_dir, enum store_sync sync, struct store **out, 
         goto fail;
     if (prepare(st, &st->lease_put,
                 "INSERT OR REPLACE INTO leases (address, hwtype, hwaddr, client_id, hostname, subnet, state,"
-                " starts, expires, giaddr, relay_info, arch, vendor_class, user_class)"
-                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)") < 0 ||
+                " starts, expires, giaddr, relay_info, arch, vendor_class, user_class, uuid)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)") < 0 ||
         prepare(st, &st->lease_delete, "DELETE FROM leases WHERE address = ?") < 0 ||
         prepare(st, &st->lease_all,
                 "SELECT address, hwtype, hwaddr, client_id, hostname, subnet, state, starts, expires,"
-                " giaddr, relay_info, arch, vendor_class, user_class FROM leases ORDER BY address") < 0 ||
+                " giaddr, relay_info, arch, vendor_class, user_class, uuid FROM leases ORDER BY address") < 0 ||
         prepare(st, &st->lease_get,
                 "SELECT address, hwtype, hwaddr, client_id, hostname, subnet, state, starts, expires,"
-                " giaddr, relay_info, arch, vendor_class, user_class FROM leases WHERE address = ?") < 0 ||
+                " giaddr, relay_info, arch, vendor_class, user_class, uuid FROM leases WHERE address = ?") < 0 ||
         prepare(st, &st->begin, "BEGIN IMMEDIATE") < 0 || prepare(st, &st->commit, "COMMIT") < 0 ||
         prepare(st, &st->rollback, "ROLLBACK") < 0) {
         snprintf(err, errlen, "cannot prepare statements: %s", store_errmsg(st));
@@ -233,6 +236,8 @@ int store_lease_put(struct store *st, const struct store_lease *l)
     sqlite3_bind_int(s, 12, l->arch);
     sqlite3_bind_text(s, 13, l->vendor_class, -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 14, l->user_class, -1, SQLITE_STATIC);
+    if (l->has_uuid)
+        sqlite3_bind_blob(s, 15, l->uuid, sizeof l->uuid, SQLITE_STATIC);
     return step_done(st, s);
 }
 
@@ -280,6 +285,8 @@ static void row_to_lease(sqlite3_stmt *s, struct store_lease *l)
     l->arch = sqlite3_column_int(s, 11);
     copy_text(s, 12, l->vendor_class, sizeof l->vendor_class);
     copy_text(s, 13, l->user_class, sizeof l->user_class);
+    copy_blob(s, 14, l->uuid, sizeof l->uuid, &n);
+    l->has_uuid = n == sizeof l->uuid;
 }
 
 int store_lease_foreach(struct store *st, int (*cb)(const struct store_lease *, void *), void *arg)

@@ -44,6 +44,8 @@ struct store_lease {
     int32_t arch;     /* option 93, -1 if absent */
     char vendor_class[STORE_TEXT_MAX]; /* option 60, raw */
     char user_class[STORE_TEXT_MAX];   /* option 77, raw */
+    bool has_uuid;
+    uint8_t uuid[16]; /* option 97 client machine identifier (SMBIOS UUID) */
 };
 
 int store_open(const char *state_dir, enum store_sync sync, struct store **out, char *err, size_t errlen);

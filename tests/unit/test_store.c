@@ -60,13 +60,15 @@ static void sample_lease(struct store_lease *l, uint32_t addr)
     l->arch = 7;
     strcpy(l->vendor_class, "PXEClient:Arch:00007");
     strcpy(l->user_class, "iPXE");
+    l->has_uuid = true;
+    memcpy(l->uuid, "0123456789abcdef", 16);
 }
 
 static void fresh_store_is_at_latest_schema(void **state)
 {
     (void)state;
     struct store *st = open_store();
-    assert_int_equal(store_schema_version(st), 1);
+    assert_int_equal(store_schema_version(st), 2);
     store_close(st);
 }
 
@@ -163,6 +165,36 @@ static void committed_leases_survive_a_kill(void **state)
     store_close(st);
 }
 
+/* A store written by schema version 1 keeps its leases through migration 2. */
+static void version_1_store_migrates_keeping_leases(void **state)
+{
+    (void)state;
+    char path[256];
+    snprintf(path, sizeof path, "%s/midwife.db", dir);
+    unlink(path);
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    const char *v1 =
+        "CREATE TABLE leases (address INTEGER PRIMARY KEY, hwtype INTEGER NOT NULL, hwaddr BLOB NOT NULL,"
+        " client_id BLOB, hostname TEXT, subnet TEXT NOT NULL, state INTEGER NOT NULL, starts INTEGER NOT NULL,"
+        " expires INTEGER NOT NULL, giaddr INTEGER NOT NULL DEFAULT 0, relay_info BLOB,"
+        " arch INTEGER NOT NULL DEFAULT -1, vendor_class TEXT, user_class TEXT);"
+        "CREATE INDEX leases_hwaddr ON leases(hwaddr);"
+        "INSERT INTO leases (address, hwtype, hwaddr, subnet, state, starts, expires)"
+        " VALUES (167772260, 1, x'525400000009', 'lab', 1, 10, 20);"
+        "PRAGMA user_version = 1;";
+    assert_int_equal(sqlite3_exec(db, v1, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    struct store *st = open_store();
+    assert_int_equal(store_schema_version(st), 2);
+    struct store_lease l;
+    assert_int_equal(store_lease_get(st, 167772260, &l), 0);
+    assert_int_equal(l.hwaddr[5], 9);
+    assert_int_equal(l.expires, 20);
+    assert_false(l.has_uuid);
+    store_close(st);
+}
+
 static void newer_schema_is_refused(void **state)
 {
     (void)state;
@@ -186,6 +218,7 @@ int main(void)
         cmocka_unit_test(lease_round_trips_every_field),
         cmocka_unit_test(rollback_discards_the_batch),
         cmocka_unit_test(committed_leases_survive_a_kill),
+        cmocka_unit_test(version_1_store_migrates_keeping_leases),
         cmocka_unit_test(newer_schema_is_refused),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
