@@ -8,7 +8,8 @@ build_pkgs="meson ninja-build pkg-config gcc clang libclang-rt-14-dev
   libevent-dev libsqlite3-dev libjansson-dev libinih-dev libssl-dev
   libarchive-dev libmnl-dev libcmocka-dev sqlite3"
 test_pkgs="iproute2 qemu-system-x86 ipxe-qemu ipxe busybox-static udhcpc
-  isc-dhcp-client tftp-hpa atftp curl cpio dpkg-dev procps psmisc iputils-ping"
+  isc-dhcp-client isc-dhcp-relay tftp-hpa atftp curl cpio dpkg-dev procps psmisc
+  iputils-ping openssl"
 bench_pkgs="kea-admin kea-dhcp4-server dnsmasq-base tftpd-hpa"
 
 case "${1:-all}" in

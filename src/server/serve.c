@@ -118,11 +118,14 @@ static void server_free(struct server *s)
         dhcp_service_stop(s->dhcp);
     if (s->tftp)
         tftp_service_stop(s->tftp);
+    /* Pending leases are committed by now. Freeing the signal events gives
+     * the signals back their default action, so that happens last: a second
+     * Ctrl-C during shutdown must not kill midwife before the store closes. */
+    store_close(s->store);
     struct event *evs[] = {s->sig_term, s->sig_int, s->sig_hup, s->sig_usr1};
     for (size_t i = 0; i < sizeof evs / sizeof evs[0]; i++)
         if (evs[i])
             event_free(evs[i]);
-    store_close(s->store);
     if (s->base)
         event_base_free(s->base);
     conf_free(s->conf);

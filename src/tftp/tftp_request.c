@@ -80,7 +80,8 @@ void tftp_handle_request(int rootfd, const uint8_t *pkt, size_t len, const struc
     enum tftp_errcode code;
     int e = tftp_path_open(rootfd, rel, &fd, &size, &code);
     if (e < 0) {
-        r->detail = strerror(-e);
+        /* EXDEV is how RESOLVE_BENEATH reports an escape; say so plainly. */
+        r->detail = e == -EXDEV ? "path leads out of the root" : strerror(-e);
         if (code == TFTP_ENOTFOUND) {
             refuse(r, TFTP_ENOTFOUND, "file not found", "not_found");
         } else if (code == TFTP_EACCESS) {

@@ -1,0 +1,156 @@
+#!/usr/bin/env bash
+# make run: a private lab that boots a VM through midwife.
+#
+#   network namespace "mwlab"
+#     bridge mwlabbr0 10.123.0.1/24  <- midwife (DHCP + TFTP) listens here
+#     tap mwlabtap0 (on the bridge)  <- QEMU VM: SeaBIOS + iPXE, network boot
+#
+# Safe on any machine: it creates its own namespace and touches no existing
+# interface. Steps are printed as they happen; midwife's log is shown with a
+# "midwife |" prefix and the VM's console lines about the boot with "vm |".
+# After the VM boots and powers off, midwife keeps running until Ctrl-C; then
+# everything is removed again.
+#
+# Usage: scripts/lab.sh MIDWIFE_BINARY
+#   LAB_EXIT_AFTER_BOOT=1  exit once the VM powered off (non-interactive use)
+#   LAB_BOOT_TIMEOUT=SECS  how long the VM may take (default 300)
+# Functions below run from traps and wait_for (shellcheck cannot see that).
+# shellcheck disable=SC2317
+set -u
+export E2E_NAME=lab
+# shellcheck source-path=SCRIPTDIR source=../tests/e2e/lib.sh
+. "$(dirname "$0")/../tests/e2e/lib.sh"
+
+if [ $# -ne 1 ]; then
+  echo "usage: $0 MIDWIFE_BINARY" >&2
+  exit 2
+fi
+MIDWIFE=$(realpath "$1")
+[ -x "$MIDWIFE" ] || { echo "lab: not executable: $1 (run: make build)" >&2; exit 2; }
+if [ "$(id -u)" -ne 0 ]; then
+  echo "lab: needs root to create a network namespace (try: sudo make run)" >&2
+  exit 1
+fi
+BOOT_TIMEOUT=${LAB_BOOT_TIMEOUT:-300}
+NS=mwlab
+BR=mwlabbr0
+TAP=mwlabtap0
+VM_MAC=52:54:00:1a:b0:01
+MARKER="midwife lab: booted"
+
+step_n=0
+step() {
+  step_n=$((step_n + 1))
+  printf '\n==> %d. %s\n' "$step_n" "$*"
+}
+say() { printf '    %s\n' "$*"; }
+
+e2e_init
+need_cmd qemu-system-x86_64 sqlite3 cpio gzip
+LAB=$(cache_dir)/lab
+mkdir -p "$LAB/state" "$LAB/tftp"
+
+step "Preparing what the VM will boot (kept in $LAB)"
+say "a Debian kernel (downloaded once with apt-get download, not installed),"
+say "a tiny initrd that prints \"$MARKER\" and powers the VM off,"
+say "and boot.ipxe, the script iPXE runs: kernel + initrd over TFTP, then boot."
+boot_files "$LAB/tftp" "$MARKER"
+say "kernel $(cat "$(cache_dir)/kernel/version" 2>/dev/null), initrd $(stat -c %s "$LAB/tftp/initrd.gz") bytes"
+
+step "Creating the private network: namespace $NS, bridge $BR (10.123.0.1/24), tap $TAP"
+if ip netns list | awk '{print $1}' | grep -qx "$NS"; then
+  if [ -n "$(ip netns pids "$NS" 2>/dev/null)" ]; then
+    echo "lab: namespace $NS exists and has processes: another lab is running?" >&2
+    echo "lab: stop it (Ctrl-C there), or: ip netns pids $NS; ip netns del $NS" >&2
+    exit 1
+  fi
+  say "removing a stale, empty namespace $NS left by an earlier run"
+  ip netns del "$NS"
+fi
+ns_create "$NS"
+ns_bridge "$NS" "$BR" 10.123.0.1/24
+ns_tap "$NS" "$TAP" "$BR"
+say "nothing outside the namespace was touched: your interfaces are as they were"
+
+step "Writing the lab config from examples/lab.conf"
+sed "s|/tmp/midwife-lab|$LAB|g" "$REPO/examples/lab.conf" >"$LAB/lab.conf"
+say "$LAB/lab.conf"
+"$MIDWIFE" check -c "$LAB/lab.conf" | sed 's/^/    /' || fail "the lab config does not check"
+
+step "Starting midwife in the namespace (DHCP on $BR, TFTP from $LAB/tftp)"
+: >"$LAB/midwife.log"
+(tail -n +1 -F --pid=$$ "$LAB/midwife.log" 2>/dev/null | sed -u 's/^/    midwife | /') &
+E2E_PIDS+=("$!")
+midwife_start "$NS" "$LAB/lab.conf" "$LAB/midwife.log"
+say "midwife is ready (pid $MIDWIFE_PID)"
+
+step "Booting a VM (QEMU, software emulation, MAC $VM_MAC) from the network"
+say "the firmware's iPXE asks for an address (DHCP), gets boot.ipxe, fetches the"
+say "kernel and initrd over TFTP and boots them. This takes about half a minute."
+say "The VM's console is in $LAB/console.log."
+: >"$LAB/console.log"
+# Line-buffered all the way (sed -u, grep --line-buffered): lines show as
+# they come. Strips carriage returns and terminal escapes.
+(tail -n +1 -F --pid=$$ "$LAB/console.log" 2>/dev/null |
+  sed -u -e 's/\r//g' -e 's/\x1b\[[0-9;?]*[a-zA-Z]//g' |
+  grep --line-buffered -a 'midwife\|Configuring\|Next server\|Filename\|tftp://\|Kernel panic' |
+  sed -u 's/^/    vm      | /') &
+E2E_PIDS+=("$!")
+qemu_start "$NS" "$TAP" "$VM_MAC" "$LAB/console.log"
+t0=$SECONDS
+
+booted() { grep -aqF "$MARKER" "$LAB/console.log" || ! kill -0 "$QEMU_PID" 2>/dev/null; }
+wait_for "$BOOT_TIMEOUT" "the VM to boot" booted || fail "the VM did not boot within ${BOOT_TIMEOUT}s"
+grep -aqF "$MARKER" "$LAB/console.log" || fail "the VM stopped without booting; see $LAB/console.log"
+step "The VM booted through midwife in $((SECONDS - t0))s"
+qemu_wait_exit 60 || fail "the VM did not power off"
+say "and powered itself off (the initrd's last step)"
+lease=$(lease_of "$LAB/state" "$VM_MAC" | awk -F'|' '$2 == 1 {print $1; exit}')
+if [ -n "$lease" ]; then
+  say "midwife's store records a lease for $VM_MAC: $lease (state: bound)"
+else
+  say "warning: no bound lease for $VM_MAC in $LAB/state/midwife.db"
+fi
+
+if [ "${LAB_EXIT_AFTER_BOOT:-0}" = 1 ]; then
+  step "LAB_EXIT_AFTER_BOOT=1: stopping midwife and removing the lab"
+  midwife_stop 10
+  say "done"
+  exit 0
+fi
+
+step "midwife keeps running in namespace $NS. Press Ctrl-C to stop and clean up."
+say "try:  ip netns exec $NS curl -s tftp://10.123.0.1/boot.ipxe"
+say "      sqlite3 $LAB/state/midwife.db 'SELECT hex(hwaddr), state FROM leases'"
+# lab_stop int|term. Ctrl-C (SIGINT) reaches midwife too (same process
+# group), so it is already shutting down: give it 10 s before a SIGTERM of
+# our own. Either way it must end with status 0.
+lab_stop() {
+  local i rc
+  trap - INT TERM
+  printf '\n'
+  step "Stopping: midwife, then the namespace"
+  if [ "$1" = int ]; then
+    for ((i = 0; i < 100; i++)); do
+      midwife_alive || break
+      sleep 0.1
+    done
+  fi
+  if midwife_alive; then
+    midwife_stop 10
+  else
+    wait "$MIDWIFE_PID" 2>/dev/null
+    rc=$?
+    forget_pid "$MIDWIFE_PID"
+    midwife_check_sanitizers
+    [ "$rc" -eq 0 ] || fail "midwife exited with status $rc"
+  fi
+  say "done: namespace $NS and every process of the lab are gone"
+  exit 0
+}
+trap 'lab_stop int' INT
+trap 'lab_stop term' TERM
+while midwife_alive; do
+  sleep 1
+done
+fail "midwife exited on its own; see $LAB/midwife.log"
