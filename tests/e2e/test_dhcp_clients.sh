@@ -29,10 +29,12 @@ NS_S=$(ns_name dhs)  # server
 NS_C=$(ns_name dhc)  # direct client
 NS_R=$(ns_name dhr)  # relay
 NS_RC=$(ns_name dhrc) # client behind the relay
-for ns in "$NS_S" "$NS_C" "$NS_R" "$NS_RC"; do ns_create "$ns"; done
+NS_X=$(ns_name dhx)  # client on an interface midwife is not told to serve
+for ns in "$NS_S" "$NS_C" "$NS_R" "$NS_RC" "$NS_X"; do ns_create "$ns"; done
 ns_veth "$NS_S" s0 "$NS_C" c0 10.77.1.1/24 "" 02:00:00:77:00:01
 ns_veth "$NS_S" s1 "$NS_R" r0 10.77.2.1/24 10.77.2.2/24
 ns_veth "$NS_R" r1 "$NS_RC" rc0 10.77.3.1/24 "" 02:00:00:77:03:01
+ns_veth "$NS_S" s2 "$NS_X" x0 10.77.4.1/24 "" 02:00:00:77:04:01
 ip -n "$NS_S" route add 10.77.3.0/24 via 10.77.2.2
 nsx "$NS_R" sysctl -qw net.ipv4.ip_forward=1
 
@@ -62,6 +64,11 @@ network = 10.77.3.0/24
 range = 10.77.3.100-10.77.3.150
 router = 10.77.3.1
 lease_time = 15m
+
+# On s2, which [dhcp] interfaces does not list: must never be answered.
+[subnet unlisted]
+network = 10.77.4.0/24
+range = 10.77.4.100-10.77.4.150
 
 [reservation fixed]
 mac = $MAC_RESERVED
@@ -148,6 +155,39 @@ hn=$(store_query "$T/state" "SELECT hostname FROM leases WHERE hex(hwaddr) = '$(
 [ "$hn" = mwt-udhcpc ] || fail "udhcpc: store hostname '$hn'"
 pass "udhcpc: $A1 with mask, router, dns, domain, lease 600 s; bound in the store"
 
+# --- 1b. garbage on port 67 is dropped and counted; the server keeps answering
+/usr/bin/python3 - "$NS_C" <<'PY' || fail "could not send garbage datagrams"
+import os, socket, subprocess, sys
+# Run inside the client namespace: c0 has no address, so send from a
+# temporary one on the link, to the server's address only.
+ns = sys.argv[1]
+code = r"""
+import os, socket, struct
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, b"c0")
+dst = ("10.77.1.1", 67)
+bad = [b"", b"\x01", os.urandom(100), b"\x01" + b"\x00" * 300,
+       b"\x01\x01\x11" + b"\x00" * 233 + b"\x63\x82\x53\x63\x35\x01\x01\xff",   # hlen 17
+       b"\x01\x01\x06" + b"\x00" * 233 + b"\x63\x82\x53\x63\x35\x09\x01",        # option past end
+       b"\x02\x01\x06" + b"\x00" * 233 + b"\x63\x82\x53\x63\x35\x01\x01\xff"]   # BOOTREPLY
+for i in range(200):
+    for b in bad:
+        s.sendto(b if b else b"\x00", dst)
+"""
+subprocess.run(["ip", "-n", ns, "addr", "add", "10.77.1.250/24", "dev", "c0"], check=True)
+try:
+    subprocess.run(["ip", "netns", "exec", ns, "/usr/bin/python3", "-c", code], check=True, timeout=20)
+finally:
+    subprocess.run(["ip", "-n", ns, "addr", "del", "10.77.1.250/24", "dev", "c0"])
+PY
+sleep 0.5
+midwife_alive || fail "midwife died on garbage datagrams"
+kill -USR1 "$MIDWIFE_PID"
+dropped_logged() { grep -q 'midwife_dhcp_dropped_total{reason="[a-z_]*"} [1-9]' "$T/midwife.log"; }
+wait_for 5 "drop counters in the log" dropped_logged || fail "no DHCP drop counter after garbage datagrams"
+grep -o 'midwife_dhcp_dropped_total{[^}]*} [0-9]*' "$T/midwife.log" | grep -v '} 0$' | sed 's/^/  /'
+pass "malformed datagrams dropped and counted by reason; server alive and answering"
+
 # --- 2. dhclient (ISC), then DHCPRELEASE with dhclient -r
 set_mac "$NS_C" c0 "$MAC_DHCLIENT"
 DH=(-4 -v -cf "$T/dhclient.conf" -sf "$T/dhclient.sh" -lf "$T/dhclient.leases" -pf "$T/dhclient.pid")
@@ -195,6 +235,14 @@ row=$(lease_of "$T/state" "$MAC_RELAYED")
 sub=$(store_query "$T/state" "SELECT subnet FROM leases WHERE hex(hwaddr) = '$(mac_hex "$MAC_RELAYED")'")
 [ "$sub" = relayed ] || fail "relayed: store subnet '$sub'"
 pass "relayed through dhcrelay: $A4 in [subnet relayed], giaddr 10.77.3.1 in the store"
+
+# --- 4b. an interface not named in [dhcp] interfaces is never answered
+if UDHCPC_OUT=$T/x1 with_timeout 15 ip netns exec "$NS_X" \
+    udhcpc -f -q -n -t 3 -T 1 -i x0 -s "$T/udhcpc.sh" >"$T/x1.log" 2>&1; then
+  fail "a client on the unlisted interface s2 got a lease: $(cat "$T/x1")"
+fi
+[ -z "$(lease_of "$T/state" 02:00:00:77:04:01)" ] || fail "the store has a lease for the unlisted interface's client"
+pass "no answer on an interface not listed in [dhcp] interfaces"
 
 # --- 5. stability across a restart: same MAC, fresh DISCOVER, same address
 midwife_stop 10

@@ -188,6 +188,29 @@ done
 for i in 1 2 3 4 5 6; do same medium.bin "$T/out/par-$i" "concurrent curl $i"; done
 pass "6 concurrent downloads"
 
+# --- garbage on port 69 is dropped and counted; valid clients still served
+with_timeout 20 ip netns exec "$NS" /usr/bin/python3 - "$HOST" "$PORT" <<'PY' || fail "could not send garbage"
+import os, socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+dst = (sys.argv[1], int(sys.argv[2]))
+bad = [b"\x00", b"\x00\x01", b"\x00\x01file", b"\x00\x01file\x00octet",  # no NULs
+       b"\x00\x04\x00\x01", b"\x00\x05\x00\x01oops\x00",                 # ACK/ERROR to 69
+       b"\x00\x09junk", b"\x00\x01\x00octet\x00", os.urandom(600)]
+for _ in range(100):
+    for b in bad:
+        s.sendto(b, dst)
+PY
+sleep 0.5
+midwife_alive || fail "midwife died on garbage datagrams"
+kill -USR1 "$MIDWIFE_PID"
+tftp_dropped() { grep -q 'midwife_tftp_dropped_total{reason="[a-z_]*"} [1-9]' "$T/midwife.log"; }
+wait_for 5 "tftp drop counters in the log" tftp_dropped || fail "no TFTP drop counter after garbage datagrams"
+grep -o 'midwife_tftp_dropped_total{[^}]*} [0-9]*' "$T/midwife.log" | grep -v '} 0$' | sed 's/^/  /'
+with_timeout 30 ip netns exec "$NS" curl -sS --fail -o "$T/out/after-garbage" "tftp://$HOST:$PORT/small.bin" ||
+  fail "no answer to a valid request after garbage"
+same small.bin "$T/out/after-garbage" "curl after garbage"
+pass "malformed datagrams dropped and counted; valid client served after them"
+
 midwife_alive || fail "midwife died during the test"
 midwife_stop 10
 pass "server stopped cleanly (exit 0)"
