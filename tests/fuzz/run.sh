@@ -12,7 +12,7 @@ trap 'rm -rf "$scratch"' EXIT
 mkdir -p "$here/crashes"
 status=0
 for bin in "$build"/tests/fuzz/fuzz_*; do
-  [ -x "$bin" ] || continue
+  [ -f "$bin" ] && [ -x "$bin" ] || continue
   t=$(basename "$bin")
   mkdir -p "$scratch/$t" "$here/corpus/$t"
   echo "fuzz: $t for ${secs}s"
