@@ -24,7 +24,7 @@ step e2e tests/e2e/run.sh build-san/midwife
 [ -f build-fuzz/build.ninja ] || CC=clang meson setup build-fuzz -Dfuzz=true \
   -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug || exit 1
 if ninja -C build-fuzz; then
-  step fuzz tests/fuzz/run.sh build-fuzz "${FUZZ_SECONDS:-30}"
+  step fuzz tests/fuzz/run.sh build-fuzz "${FUZZ_SECONDS:-60}"
 else
   failed=$((failed + 1)); echo "=== fuzz build: FAILED"
 fi
