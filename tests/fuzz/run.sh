@@ -24,6 +24,7 @@ for bin in "$build"/tests/fuzz/fuzz_*; do
     status=1
   else
     grep -E 'stat::number_of_executed_units|cov:' "$scratch/$t.log" | tail -2
+    echo "fuzz: $t ok"
   fi
 done
 exit $status
