@@ -19,9 +19,18 @@
 #include "util/clock.h"
 #include "util/log.h"
 
-/* Packets handled per readable event before the batch is committed and
- * answered: bounds reply latency and the memory held for replies. */
+/* Packets read per readable event: bounds the time one socket holds the loop. */
 #define BATCH_MAX 64
+
+/* Group commit. Replies that grant a lease (ACKs) wait in a queue until the
+ * lease writes behind them are committed; one transaction covers the whole
+ * queue. Under load a commit happens at most every GROUP_COMMIT_MS, so a
+ * burst of boots costs a few transactions, not one per client; when the
+ * server is quiet (the last commit is older than that) a batch is committed
+ * at once, adding no latency. Either way no ACK leaves before its lease is
+ * on disk. */
+#define GROUP_COMMIT_MS 2
+#define QUEUE_MAX 256 /* replies held at most; a full queue commits at once */
 
 struct dhcp_socket {
     struct dhcp_service *svc;
@@ -38,7 +47,15 @@ struct dhcp_service {
     struct dhcp_server *srv;
     struct dhcp_socket **socks;
     size_t n_socks;
-    struct dhcp_reply *replies; /* BATCH_MAX of them */
+    struct queued_reply *queue; /* QUEUE_MAX of them */
+    size_t n_queued;
+    struct event *commit_timer;
+    uint64_t last_commit_ms;
+};
+
+struct queued_reply {
+    struct dhcp_socket *sock;
+    struct dhcp_reply reply;
 };
 
 static int open_socket(const struct conf *conf, const char *ifname, int *ifindex_out)
@@ -156,12 +173,32 @@ static bool commit_pending(struct dhcp_service *svc)
     return ok;
 }
 
+/* Commits every pending lease write, then sends the ACKs that waited for
+ * it (or, if the commit failed, drops them: the client will retry). */
+static void flush_queue(struct dhcp_service *svc)
+{
+    bool committed = commit_pending(svc);
+    svc->last_commit_ms = clock_mono_ms();
+    for (size_t i = 0; i < svc->n_queued; i++)
+        if (committed)
+            send_reply(svc->queue[i].sock, &svc->queue[i].reply);
+    svc->n_queued = 0;
+    if (svc->commit_timer)
+        evtimer_del(svc->commit_timer);
+}
+
+static void on_commit_timer(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    flush_queue(arg);
+}
+
 static void on_readable(evutil_socket_t fd, short what, void *arg)
 {
     (void)what;
     struct dhcp_socket *s = arg;
     struct dhcp_service *svc = s->svc;
-    size_t n_replies = 0;
     int64_t now = clock_wall_s();
     uint8_t buf[DHCP_PACKET_MAX + 1]; /* one extra byte exposes oversized packets */
     for (int i = 0; i < BATCH_MAX; i++) {
@@ -190,14 +227,27 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
             }
         if (!meta.local_addr)
             meta.local_addr = interface_address(fd, s->ifname);
-        if (dhcp_server_handle(svc->srv, buf, (size_t)len, &meta, now, &svc->replies[n_replies]) == 1)
-            n_replies++;
+        struct queued_reply *q = &svc->queue[svc->n_queued];
+        if (dhcp_server_handle(svc->srv, buf, (size_t)len, &meta, now, &q->reply) != 1)
+            continue;
+        if (!q->reply.needs_commit) {
+            send_reply(s, &q->reply); /* OFFER, NAK: nothing to make durable */
+            continue;
+        }
+        q->sock = s;
+        if (++svc->n_queued == QUEUE_MAX)
+            flush_queue(svc);
     }
-    /* A lease is on disk before the ACK that grants it leaves. */
-    bool committed = commit_pending(svc);
-    for (size_t i = 0; i < n_replies; i++)
-        if (committed || !svc->replies[i].needs_commit)
-            send_reply(s, &svc->replies[i]);
+    const struct store_lease *writes;
+    if (svc->n_queued == 0 && dhcp_server_pending(svc->srv, &writes) == 0)
+        return; /* nothing to make durable (RELEASE and DECLINE queue writes too) */
+    uint64_t since = clock_mono_ms() - svc->last_commit_ms;
+    if (since >= GROUP_COMMIT_MS)
+        flush_queue(svc);
+    else if (!evtimer_pending(svc->commit_timer, NULL)) {
+        struct timeval tv = {0, (suseconds_t)((GROUP_COMMIT_MS - since) * 1000)};
+        evtimer_add(svc->commit_timer, &tv);
+    }
 }
 
 static void close_socket(struct dhcp_socket *s)
@@ -286,8 +336,9 @@ int dhcp_service_start(struct event_base *base, const struct conf *conf, struct 
     svc->base = base;
     svc->store = store;
     int r = -ENOMEM;
-    svc->replies = calloc(BATCH_MAX, sizeof *svc->replies);
-    if (!svc->replies || dhcp_server_new(conf, &svc->srv) < 0)
+    svc->queue = calloc(QUEUE_MAX, sizeof *svc->queue);
+    svc->commit_timer = evtimer_new(base, on_commit_timer, svc);
+    if (!svc->queue || !svc->commit_timer || dhcp_server_new(conf, &svc->srv) < 0)
         goto fail;
     if ((r = store_lease_foreach(store, load_one, svc->srv)) < 0) {
         log_error("dhcp", "loading leases from the store failed");
@@ -308,6 +359,8 @@ fail:
 int dhcp_service_reload(struct dhcp_service *svc, const struct conf *conf)
 {
     const struct conf *old = svc->conf;
+    /* Queued replies point at sockets a new config may close. */
+    flush_queue(svc);
     if (dhcp_server_set_conf(svc->srv, conf) < 0)
         return -ENOMEM;
     if (switch_sockets(svc, conf) < 0) {
@@ -323,11 +376,13 @@ void dhcp_service_stop(struct dhcp_service *svc)
     if (!svc)
         return;
     if (svc->srv && svc->store)
-        commit_pending(svc);
+        flush_queue(svc);
+    if (svc->commit_timer)
+        event_free(svc->commit_timer);
     for (size_t i = 0; i < svc->n_socks; i++)
         close_socket(svc->socks[i]);
     free(svc->socks);
     dhcp_server_free(svc->srv);
-    free(svc->replies);
+    free(svc->queue);
     free(svc);
 }
