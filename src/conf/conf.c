@@ -22,7 +22,7 @@ static const struct conf_arch_boot default_arch_boot[] = {
     {11, "snponly-arm64.efi"}, /* EFI ARM64 */
 };
 
-enum section_kind { SEC_NONE, SEC_SERVER, SEC_DHCP, SEC_SUBNET, SEC_RESERVATION, SEC_PXE, SEC_TFTP };
+enum section_kind { SEC_NONE, SEC_SERVER, SEC_DHCP, SEC_SUBNET, SEC_RESERVATION, SEC_PXE, SEC_TFTP, SEC_HTTP, SEC_BOOT };
 
 struct parse_state {
     struct conf *conf;
@@ -40,6 +40,7 @@ struct parse_state {
     bool subnet_has_network;
     bool reservation_has_mac, reservation_has_address;
     bool arch_boot_defaults; /* still the built-in map */
+    bool ipxe_script_set;    /* else the default follows [http] enabled */
 };
 
 static int fail(struct parse_state *ps, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -413,6 +414,7 @@ static int pxe_key(struct parse_state *ps, const char *k, const char *v)
     if (strcmp(k, "ipxe_script") == 0) {
         if (!valid_boot_filename(v))
             return fail(ps, "ipxe_script: '%s' must be printable with no spaces", v);
+        ps->ipxe_script_set = true;
         return copy_str(ps, k, c->ipxe_script, sizeof c->ipxe_script, v);
     }
     return fail(ps, "unknown key '%s' in [pxe]", k);
@@ -447,6 +449,60 @@ static int tftp_key(struct parse_state *ps, const char *k, const char *v)
     if (strcmp(k, "max_windowsize") == 0)
         return get_u32(ps, k, v, 1, 65535, &c->tftp_max_windowsize);
     return fail(ps, "unknown key '%s' in [tftp]", k);
+}
+
+static int http_key(struct parse_state *ps, const char *k, const char *v)
+{
+    struct conf *c = ps->conf;
+    uint32_t x = 0;
+    if (strcmp(k, "enabled") == 0)
+        return get_bool(ps, k, v, &c->http_enabled);
+    if (strcmp(k, "address") == 0)
+        return get_ipv4(ps, k, v, &c->http_address);
+    if (strcmp(k, "port") == 0) {
+        if (!get_u32(ps, k, v, 1, 65535, &x))
+            return 0;
+        c->http_port = (uint16_t)x;
+        return 1;
+    }
+    if (strcmp(k, "public_url") == 0) {
+        /* It ends up in scripts and kernel command lines: plain http(s)
+         * URL characters only, no trailing slash. */
+        size_t n = strlen(v);
+        if ((strncmp(v, "http://", 7) != 0 && strncmp(v, "https://", 8) != 0) || v[n - 1] == '/' ||
+            !valid_boot_filename(v) || strpbrk(v, "'`$;&|<>{}") != NULL)
+            return fail(ps, "public_url: expected http://HOST[:PORT][/PATH] without a trailing '/' or "
+                            "shell/iPXE metacharacters, got '%s'", v);
+        return copy_str(ps, k, c->http_public_url, sizeof c->http_public_url, v);
+    }
+    if (strcmp(k, "max_header_bytes") == 0)
+        return get_u32(ps, k, v, 1024, 1 << 20, &c->http_max_header_bytes);
+    if (strcmp(k, "max_body_bytes") == 0)
+        return get_u32(ps, k, v, 0, 1u << 30, &c->http_max_body_bytes);
+    if (strcmp(k, "idle_timeout") == 0)
+        return get_duration(ps, k, v, 1, 3600, &c->http_idle_timeout);
+    if (strcmp(k, "max_connections") == 0)
+        return get_u32(ps, k, v, 1, 1000000, &c->http_max_connections);
+    return fail(ps, "unknown key '%s' in [http]", k);
+}
+
+static int boot_key(struct parse_state *ps, const char *k, const char *v)
+{
+    struct conf *c = ps->conf;
+    if (strcmp(k, "default_build") == 0) {
+        if (!valid_name(v) || strlen(v) >= sizeof c->boot_default_build)
+            return fail(ps, "default_build: '%s' is not a build name (letters, digits, '-', '_', '.')", v);
+        strcpy(c->boot_default_build, v);
+        return 1;
+    }
+    if (strcmp(k, "extra_cmdline") == 0) {
+        /* Printable, and nothing an iPXE script line would interpret. */
+        for (const char *p = v; *p; p++)
+            if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f || strchr("$`\\\"'#;&|<>{}", *p))
+                return fail(ps, "extra_cmdline: character '%c' is not allowed", *p);
+        return copy_str(ps, k, c->boot_extra_cmdline, sizeof c->boot_extra_cmdline, v);
+    }
+    return fail(ps, "unknown key '%s' in [boot]", k);
 }
 
 /* Checks a finished [subnet]/[reservation] before the next section starts. */
@@ -537,8 +593,12 @@ static int open_section(struct parse_state *ps, const char *section)
         ps->kind = SEC_PXE;
     } else if (n == 1 && strcmp(kind, "tftp") == 0) {
         ps->kind = SEC_TFTP;
+    } else if (n == 1 && strcmp(kind, "http") == 0) {
+        ps->kind = SEC_HTTP;
+    } else if (n == 1 && strcmp(kind, "boot") == 0) {
+        ps->kind = SEC_BOOT;
     } else {
-        r = fail(ps, "unknown section [%s] (expected server, dhcp, subnet NAME, reservation NAME, pxe or tftp)",
+        r = fail(ps, "unknown section [%s] (expected server, dhcp, subnet NAME, reservation NAME, pxe, tftp, http or boot)",
                  section);
     }
     ps->line = save_line;
@@ -566,6 +626,8 @@ static int on_key(void *user, const char *section, const char *key, const char *
     case SEC_RESERVATION: return reservation_key(ps, key, value);
     case SEC_PXE: return pxe_key(ps, key, value);
     case SEC_TFTP: return tftp_key(ps, key, value);
+    case SEC_HTTP: return http_key(ps, key, value);
+    case SEC_BOOT: return boot_key(ps, key, value);
     default: return fail(ps, "internal: no section");
     }
 }
@@ -589,6 +651,12 @@ static void set_defaults(struct conf *c)
     c->tftp_retries = 5;
     c->tftp_max_blksize = 1468;
     c->tftp_max_windowsize = 64;
+    c->http_enabled = true;
+    c->http_port = 80;
+    c->http_max_header_bytes = 16384;
+    c->http_max_body_bytes = 64u << 20;
+    c->http_idle_timeout = 30;
+    c->http_max_connections = 4096;
 }
 
 /* Cross-section checks after the whole file is read. */
@@ -604,6 +672,8 @@ static int validate(struct parse_state *ps)
         if (c->n_subnets == 0)
             return snprintf(ps->err, ps->errlen, "%s: dhcp is enabled but no [subnet NAME] is defined", c->path), 0;
     }
+    if (!ps->ipxe_script_set && c->http_enabled)
+        strcpy(c->ipxe_script, "{http}/boot/ipxe?mac={mac}");
     if (c->tftp_enabled && !c->tftp_root[0])
         return snprintf(ps->err, ps->errlen, "%s: [tftp] is missing required key 'root'", c->path), 0;
     /* Overlapping subnets would make the choice of pool ambiguous. */

@@ -89,7 +89,9 @@ struct conf {
     struct conf_arch_boot *arch_boot;
     size_t n_arch_boot;
     /* What a client that already runs iPXE gets instead of a boot program.
-     * "{mac}" is replaced by the client MAC (aa-bb-cc-dd-ee-ff). */
+     * "{mac}" is replaced by the client MAC (aa-bb-cc-dd-ee-ff). Default:
+     * the per-host script over HTTP when [http] is enabled ("{http}" is
+     * the public URL, see http_public_url), else "boot.ipxe" over TFTP. */
     char ipxe_script[CONF_URL_MAX];
 
     /* [tftp] */
@@ -102,6 +104,26 @@ struct conf {
     unsigned tftp_retries;
     unsigned tftp_max_blksize;
     unsigned tftp_max_windowsize;
+
+    /* [http] */
+    bool http_enabled;
+    uint32_t http_address; /* bind address, 0 = any */
+    uint16_t http_port;
+    /* How booting hosts reach midwife over HTTP, e.g. "http://192.0.2.1:8080".
+     * "": http://ADDRESS:PORT with ADDRESS the local address the request
+     * (DHCP or HTTP) arrived on. */
+    char http_public_url[CONF_URL_MAX];
+    unsigned http_max_header_bytes;
+    unsigned http_max_body_bytes;
+    unsigned http_idle_timeout; /* seconds a connection may sit idle */
+    unsigned http_max_connections;
+
+    /* [boot] */
+    /* The build an unknown host (no host record) boots; "" = none: its
+     * script exits to the firmware's next boot device. */
+    char boot_default_build[CONF_NAME_MAX];
+    /* Extra kernel arguments for every linux build, after the build's own. */
+    char boot_extra_cmdline[CONF_URL_MAX];
 };
 
 /* Parses and validates path. On failure returns a negative errno and writes

@@ -11,6 +11,7 @@
 
 #include "conf/conf.h"
 #include "dhcp/dhcp_service.h"
+#include "http/http_service.h"
 #include "store/store.h"
 #include "tftp/tftp_service.h"
 #include "util/log.h"
@@ -22,6 +23,7 @@ struct server {
     struct store *store;
     struct dhcp_service *dhcp;
     struct tftp_service *tftp;
+    struct http_service *http;
     struct event *sig_term, *sig_int, *sig_hup, *sig_usr1;
 };
 
@@ -86,7 +88,17 @@ static void on_reload(evutil_socket_t sig, short what, void *arg)
         conf_free(next);
         return;
     }
-    if ((s->dhcp != NULL) != next->dhcp_enabled || (s->tftp != NULL) != next->tftp_enabled)
+    if (s->http && http_service_reload(s->http, next) < 0) {
+        log_error("serve", "reload refused by http, keeping the running config");
+        if (s->dhcp)
+            dhcp_service_reload(s->dhcp, s->conf);
+        if (s->tftp)
+            tftp_service_reload(s->tftp, s->conf);
+        conf_free(next);
+        return;
+    }
+    if ((s->dhcp != NULL) != next->dhcp_enabled || (s->tftp != NULL) != next->tftp_enabled ||
+        (s->http != NULL) != next->http_enabled)
         log_warn("serve", "enabling or disabling a service takes a restart");
     log_setup(next->log_format, next->log_level, stderr);
     conf_free(s->conf);
@@ -118,6 +130,8 @@ static void server_free(struct server *s)
         dhcp_service_stop(s->dhcp);
     if (s->tftp)
         tftp_service_stop(s->tftp);
+    if (s->http)
+        http_service_stop(s->http);
     /* Pending leases are committed by now. Freeing the signal events gives
      * the signals back their default action, so that happens last: a second
      * Ctrl-C during shutdown must not kill midwife before the store closes. */
@@ -170,6 +184,8 @@ int serve_main(int argc, char **argv)
     if (s.conf->dhcp_enabled && dhcp_service_start(s.base, s.conf, s.store, &s.dhcp) < 0)
         goto out;
     if (s.conf->tftp_enabled && tftp_service_start(s.base, s.conf, &s.tftp) < 0)
+        goto out;
+    if (s.conf->http_enabled && http_service_start(s.base, s.conf, s.store, &s.http) < 0)
         goto out;
     log_info("serve", "midwife %s ready (config %s, state %s)", MIDWIFE_VERSION, path, s.conf->state_dir);
     if (event_base_dispatch(s.base) < 0) {

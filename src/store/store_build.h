@@ -1,0 +1,88 @@
+/* Builds, their files, content-addressed blobs, and (until the inventory
+ * lands) minimal host records naming a build. SQL for these lives in
+ * store_build.c; callers see only these structs. */
+#ifndef MIDWIFE_STORE_STORE_BUILD_H
+#define MIDWIFE_STORE_STORE_BUILD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store/store.h"
+
+#define SHA256_HEX_LEN 64
+#define BUILD_NAME_MAX 64
+#define BUILD_FILE_NAME_MAX 128
+#define BUILD_CMDLINE_MAX 4096
+#define BUILD_URI_MAX 1024
+
+enum build_kind { BUILD_LINUX, BUILD_ESXI, BUILD_CHAIN, BUILD_SANBOOT, BUILD_LOCAL };
+
+enum build_file_role {
+    BUILD_FILE_KERNEL, /* linux kernel, esxi mboot.c32/efi loader's kernel (b.b00), chain binary */
+    BUILD_FILE_MODULE, /* initrd / esxi module, in boot order */
+};
+
+struct build_file {
+    enum build_file_role role;
+    char name[BUILD_FILE_NAME_MAX]; /* as the booted OS expects it, e.g. "initrd.gz", "s.v00" */
+    char sha256[SHA256_HEX_LEN + 1];
+    uint64_t size;
+    /* Per-module arguments (ESXi module args, rarely used). Validated text. */
+    char args[256];
+    bool layered; /* added by `build layer`, after the original modules */
+};
+
+struct build {
+    int64_t id;
+    char name[BUILD_NAME_MAX];
+    int version; /* 1, 2, ...: each publish of NAME is a new immutable version */
+    enum build_kind kind;
+    /* linux: kernel command line template; esxi: kernelopt. */
+    char cmdline[BUILD_CMDLINE_MAX];
+    /* sanboot: RFC 4173 iSCSI URI (iscsi:server:proto:port:lun:target) or http URL. */
+    char san_uri[BUILD_URI_MAX];
+    char source[512]; /* where it was imported from, for people */
+    int64_t created;  /* wall clock */
+    bool no_agent;    /* linux: do not append midwife's agent module (later) */
+    struct build_file *files; /* [0] = kernel/chain binary where the kind has one */
+    size_t n_files;
+};
+
+const char *build_kind_name(enum build_kind k);
+int build_kind_parse(const char *s, enum build_kind *out);
+void build_clear(struct build *b); /* frees files, keeps the struct */
+
+/* Blobs: the store records which content-addressed files exist. */
+int store_blob_put(struct store *st, const char *sha256, uint64_t size);
+bool store_blob_known(struct store *st, const char *sha256, uint64_t *size);
+
+/* Publishes b as the next version of b->name (sets b->version, b->id,
+ * b->created). Every file's blob must be known. */
+int store_build_publish(struct store *st, struct build *b);
+/* version 0 = latest. -ENOENT if missing. Caller frees with build_clear. */
+int store_build_get(struct store *st, const char *name, int version, struct build *out);
+/* Every version of every build, ordered by name then version; files not
+ * loaded (n_files = 0). cb returning non-zero stops the walk. */
+int store_build_foreach(struct store *st, int (*cb)(const struct build *, void *), void *arg);
+/* -EBUSY if a host uses that version (or, for version 0, any version). */
+int store_build_delete(struct store *st, const char *name, int version);
+
+/* Minimal host records: a MAC that boots a named build. The inventory
+ * (identities, profiles, lifecycle) replaces this in a later schema. */
+struct host {
+    int64_t id;
+    char name[64];
+    uint8_t mac[6];
+    char build[BUILD_NAME_MAX]; /* "" = the configured default build */
+    int build_version;          /* 0 = latest */
+    int vlan;                   /* 0 = none, else 1..4094 */
+};
+
+int store_host_put(struct store *st, struct host *h); /* insert or update by name; sets id */
+int store_host_by_mac(struct store *st, const uint8_t mac[6], struct host *out); /* -ENOENT */
+int store_host_by_name(struct store *st, const char *name, struct host *out);
+int store_host_delete(struct store *st, const char *name);
+int store_host_foreach(struct store *st, int (*cb)(const struct host *, void *), void *arg);
+
+#endif
