@@ -147,6 +147,27 @@ static void metrics_print_prometheus_text(void **state)
     free(buf);
 }
 
+/* JSON log lines must stay one valid object per line whatever the message holds. */
+static void json_log_line_is_escaped(void **state)
+{
+    (void)state;
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    log_setup(LOG_FORMAT_JSON, LOG_INFO, f);
+    char esc[64];
+    const char host[] = "evil\"\n}{";
+    log_info("dhcp", "host %s said \"hi\"\tthere", log_escape(esc, sizeof esc, host, sizeof host - 1));
+    log_debug("dhcp", "not shown at info");
+    fclose(f);
+    log_setup(LOG_FORMAT_TEXT, LOG_INFO, NULL);
+    assert_non_null(strstr(buf, "\"level\":\"info\",\"room\":\"dhcp\","
+                                "\"msg\":\"host evil\\\\\\\"\\\\x0a}{ said \\\"hi\\\"\\u0009there\"}\n"));
+    assert_null(strstr(buf, "not shown"));
+    assert_int_equal(strchr(buf, '\n') - buf + 1, (long)len); /* exactly one line */
+    free(buf);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -159,6 +180,7 @@ int main(void)
         cmocka_unit_test(mac_round_trips_and_rejects_junk),
         cmocka_unit_test(ratelimit_allows_burst_then_counts_suppressed),
         cmocka_unit_test(metrics_print_prometheus_text),
+        cmocka_unit_test(json_log_line_is_escaped),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
