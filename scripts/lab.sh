@@ -2,8 +2,13 @@
 # make run: a private lab that boots a VM through midwife.
 #
 #   network namespace "mwlab"
-#     bridge mwlabbr0 10.123.0.1/24  <- midwife (DHCP + TFTP) listens here
+#     bridge mwlabbr0 10.123.0.1/24  <- midwife (DHCP, TFTP, HTTP) listens here
 #     tap mwlabtap0 (on the bridge)  <- QEMU VM: SeaBIOS + iPXE, network boot
+#
+# The VM's iPXE gets an address and the URL of its per-host script from
+# midwife's DHCP, then the script, the kernel and the initrd over HTTP: the
+# lab kernel and initrd are imported as the build "lab", and a host record
+# for the VM's MAC names it.
 #
 # Safe on any machine: it creates its own namespace and touches no existing
 # interface. Steps are printed as they happen; midwife's log is shown with a
@@ -46,16 +51,18 @@ step() {
 say() { printf '    %s\n' "$*"; }
 
 e2e_init
-need_cmd qemu-system-x86_64 sqlite3 cpio gzip
+need_cmd qemu-system-x86_64 sqlite3 cpio gzip curl
 LAB=$(cache_dir)/lab
-mkdir -p "$LAB/state" "$LAB/tftp"
+mkdir -p "$LAB/state" "$LAB/tftp" "$LAB/build"
+SRV=10.123.0.1
+CMDLINE="console=ttyS0,115200 panic=-1 quiet loglevel=3"
 
-step "Preparing what the VM will boot (kept in $LAB)"
-say "a Debian kernel (downloaded once with apt-get download, not installed),"
-say "a tiny initrd that prints \"$MARKER\" and powers the VM off,"
-say "and boot.ipxe, the script iPXE runs: kernel + initrd over TFTP, then boot."
-boot_files "$LAB/tftp" "$MARKER"
-say "kernel $(cat "$(cache_dir)/kernel/version" 2>/dev/null), initrd $(stat -c %s "$LAB/tftp/initrd.gz") bytes"
+step "Preparing what the VM will boot (kept in $LAB/build)"
+say "a Debian kernel (downloaded once with apt-get download, not installed)"
+say "and a tiny initrd that prints \"$MARKER\" and powers the VM off."
+boot_files "$LAB/build" "$MARKER"
+rm -f "$LAB/build/boot.ipxe" "$LAB/tftp/vmlinuz" "$LAB/tftp/initrd.gz" "$LAB/tftp/boot.ipxe"
+say "kernel $(cat "$(cache_dir)/kernel/version" 2>/dev/null), initrd $(stat -c %s "$LAB/build/initrd.gz") bytes"
 
 step "Creating the private network: namespace $NS, bridge $BR (10.123.0.1/24), tap $TAP"
 if ip netns list | awk '{print $1}' | grep -qx "$NS"; then
@@ -77,23 +84,42 @@ sed "s|/tmp/midwife-lab|$LAB|g" "$REPO/examples/lab.conf" >"$LAB/lab.conf"
 say "$LAB/lab.conf"
 "$MIDWIFE" check -c "$LAB/lab.conf" | sed 's/^/    /' || fail "the lab config does not check"
 
-step "Starting midwife in the namespace (DHCP on $BR, TFTP from $LAB/tftp)"
+step "Importing them as the build \"lab\" (content-addressed under $LAB/state)"
+say "midwife build import lab $LAB/build --kind linux --kernel vmlinuz --initrd initrd.gz --cmdline '$CMDLINE'"
+(cd "$LAB/build" && "$MIDWIFE" build import lab "$LAB/build" -c "$LAB/lab.conf" --kind linux \
+  --kernel vmlinuz --initrd initrd.gz --cmdline "$CMDLINE") 2>&1 | sed 's/^/    /'
+[ "${PIPESTATUS[0]}" -eq 0 ] || fail "midwife build import failed"
+"$MIDWIFE" build show lab -c "$LAB/lab.conf" 2>&1 | sed 's/^/    /'
+
+step "Adding a host record: MAC $VM_MAC boots the build \"lab\""
+say "midwife host set lab-vm --mac $VM_MAC --build lab"
+"$MIDWIFE" host set lab-vm --mac "$VM_MAC" --build lab -c "$LAB/lab.conf" 2>&1 | sed 's/^/    /'
+[ "${PIPESTATUS[0]}" -eq 0 ] || fail "midwife host set failed"
+
+step "Starting midwife in the namespace (DHCP on $BR, HTTP on $SRV:80, TFTP from $LAB/tftp)"
 : >"$LAB/midwife.log"
 (tail -n +1 -F --pid=$$ "$LAB/midwife.log" 2>/dev/null | sed -u 's/^/    midwife | /') &
 E2E_PIDS+=("$!")
 midwife_start "$NS" "$LAB/lab.conf" "$LAB/midwife.log"
 say "midwife is ready (pid $MIDWIFE_PID)"
 
+SCRIPT_URL="http://$SRV/boot/ipxe?mac=${VM_MAC//:/-}"
+step "The script the VM will get: $SCRIPT_URL"
+script=$(http_get "$NS" "$SCRIPT_URL" -f) || fail "cannot fetch $SCRIPT_URL"
+printf '%s\n' "$script" | sed 's/^/    script  | /'
+printf '%s\n' "$script" | grep -q '^kernel http://' || fail "the script does not load a kernel over HTTP"
+
 step "Booting a VM (QEMU, software emulation, MAC $VM_MAC) from the network"
-say "the firmware's iPXE asks for an address (DHCP), gets boot.ipxe, fetches the"
-say "kernel and initrd over TFTP and boots them. This takes about half a minute."
+say "the firmware's iPXE asks for an address (DHCP), gets the URL of its script,"
+say "fetches the script, the kernel and the initrd over HTTP and boots them."
+say "This takes about half a minute."
 say "The VM's console is in $LAB/console.log."
 : >"$LAB/console.log"
 # Line-buffered all the way (sed -u, grep --line-buffered): lines show as
 # they come. Strips carriage returns and terminal escapes.
 (tail -n +1 -F --pid=$$ "$LAB/console.log" 2>/dev/null |
   sed -u -e 's/\r//g' -e 's/\x1b\[[0-9;?]*[a-zA-Z]//g' |
-  grep --line-buffered -a 'midwife\|Configuring\|Next server\|Filename\|tftp://\|Kernel panic' |
+  grep --line-buffered -a 'midwife\|Configuring\|Next server\|Filename\|http://\|tftp://\|Kernel panic' |
   sed -u 's/^/    vm      | /') &
 E2E_PIDS+=("$!")
 qemu_start "$NS" "$TAP" "$VM_MAC" "$LAB/console.log"
@@ -105,6 +131,10 @@ grep -aqF "$MARKER" "$LAB/console.log" || fail "the VM stopped without booting; 
 step "The VM booted through midwife in $((SECONDS - t0))s"
 qemu_wait_exit 60 || fail "the VM did not power off"
 say "and powered itself off (the initrd's last step)"
+cmdline=$(grep -a 'midwife-fact: cmdline=' "$LAB/console.log" | tr -d '\r' | head -n 1)
+say "its kernel command line: ${cmdline#midwife-fact: cmdline=}"
+nreq=$(midwife_log | grep -c '/boot/\(ipxe\|file/\)')
+say "midwife's log has $nreq HTTP requests for the script and the build's files"
 lease=$(lease_of "$LAB/state" "$VM_MAC" | awk -F'|' '$2 == 1 {print $1; exit}')
 if [ -n "$lease" ]; then
   say "midwife's store records a lease for $VM_MAC: $lease (state: bound)"
@@ -120,7 +150,9 @@ if [ "${LAB_EXIT_AFTER_BOOT:-0}" = 1 ]; then
 fi
 
 step "midwife keeps running in namespace $NS. Press Ctrl-C to stop and clean up."
-say "try:  ip netns exec $NS curl -s tftp://10.123.0.1/boot.ipxe"
+say "try:  ip netns exec $NS curl -s '$SCRIPT_URL'"
+say "      ip netns exec $NS curl -s http://$SRV/metrics | grep ^midwife_http"
+say "      $MIDWIFE build list -c $LAB/lab.conf"
 say "      sqlite3 $LAB/state/midwife.db 'SELECT hex(hwaddr), state FROM leases'"
 # lab_stop int|term. Ctrl-C (SIGINT) reaches midwife too (same process
 # group), so it is already shutting down: give it 10 s before a SIGTERM of

@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "util/addr.h"
+
 /* RFC 4578 §2.1 and the IANA "Processor Architecture Types" registry. */
 const char *boot_arch_name(int32_t arch)
 {
@@ -61,12 +63,24 @@ static enum boot_client classify(const struct boot_identity *id)
 
 int boot_expand_mac(const char *tmpl, const uint8_t mac[6], char *out, size_t outlen)
 {
+    return boot_expand(tmpl, mac, NULL, out, outlen);
+}
+
+int boot_expand(const char *tmpl, const uint8_t mac[6], const char *http, char *out, size_t outlen)
+{
     static const char hex[] = "0123456789abcdef";
     size_t o = 0;
     if (outlen == 0)
         return -ENOSPC;
     for (const char *p = tmpl; *p;) {
-        if (strncmp(p, "{mac}", 5) == 0) {
+        if (http && strncmp(p, "{http}", 6) == 0) {
+            size_t n = strlen(http);
+            if (o + n >= outlen)
+                goto nospace;
+            memcpy(out + o, http, n);
+            o += n;
+            p += 6;
+        } else if (strncmp(p, "{mac}", 5) == 0) {
             if (o + 17 >= outlen)
                 goto nospace;
             for (int i = 0; i < 6; i++) {
@@ -87,6 +101,75 @@ int boot_expand_mac(const char *tmpl, const uint8_t mac[6], char *out, size_t ou
 nospace:
     out[0] = '\0';
     return -ENOSPC;
+}
+
+int boot_http_base(const struct conf *conf, uint32_t addr, char *out, size_t outlen)
+{
+    int n;
+    if (conf->http_public_url[0]) {
+        n = snprintf(out, outlen, "%s", conf->http_public_url);
+    } else {
+        if (!addr) {
+            if (outlen)
+                out[0] = '\0';
+            return -EADDRNOTAVAIL;
+        }
+        char a[IPV4_STRLEN], port[8] = "";
+        format_ipv4(addr, a);
+        if (conf->http_port != 80)
+            snprintf(port, sizeof port, ":%u", (unsigned)conf->http_port);
+        n = snprintf(out, outlen, "http://%s%s", a, port);
+    }
+    if (n < 0 || (size_t)n >= outlen) {
+        if (outlen)
+            out[0] = '\0';
+        return -ENOSPC;
+    }
+    return 0;
+}
+
+int32_t boot_http_arch_program_arch(int32_t arch)
+{
+    switch (arch) {
+    case 15: return 6;  /* x86 UEFI HTTP → EFI IA32 */
+    case 16: return 7;  /* x64 UEFI HTTP → EFI x86-64 */
+    case 18: return 10; /* ARM 32-bit UEFI HTTP → EFI ARM32 */
+    case 19: return 11; /* ARM 64-bit UEFI HTTP → EFI ARM64 */
+    default: return arch;
+    }
+}
+
+/* UEFI HTTP boot (UEFI 2.5+ §24.7): the client sends vendor class
+ * "HTTPClient:Arch:xxxxx" and expects the reply to carry option 60
+ * "HTTPClient" and a URI in the boot file name. It fetches the boot
+ * program over HTTP itself, so it gets a full URL, not a TFTP name. */
+static void decide_http_boot(const struct conf *conf, const struct boot_identity *id, struct boot_plan *plan)
+{
+    char base[CONF_URL_MAX];
+    int32_t arch = id->arch >= 0 ? id->arch : 16;
+    const char *assumed = id->arch >= 0 ? "" : " (no option 93, assumed)";
+    int32_t prog_arch = boot_http_arch_program_arch(arch);
+    const char *prog = prog_arch >= 0 && prog_arch <= 65535 ? conf_boot_program(conf, (uint16_t)prog_arch) : NULL;
+    if (!prog) {
+        snprintf(plan->reason, sizeof plan->reason, "HTTP boot arch %d (%s)%s: no boot program for arch %d",
+                 (int)arch, boot_arch_name(arch), assumed, (int)prog_arch);
+        return;
+    }
+    if (!conf->http_enabled && !conf->http_public_url[0]) {
+        snprintf(plan->reason, sizeof plan->reason, "HTTP boot arch %d: [http] is disabled and has no public_url",
+                 (int)arch);
+        return;
+    }
+    if (boot_http_base(conf, id->server_addr, base, sizeof base) < 0 ||
+        snprintf(plan->filename, sizeof plan->filename, "%s/boot/program/%s", base, prog) >=
+            (int)sizeof plan->filename) {
+        plan->filename[0] = '\0';
+        snprintf(plan->reason, sizeof plan->reason, "HTTP boot arch %d: no usable HTTP URL for this server",
+                 (int)arch);
+        return;
+    }
+    snprintf(plan->reason, sizeof plan->reason, "HTTP boot arch %d (%s)%s → %.120s", (int)arch,
+             boot_arch_name(arch), assumed, plan->filename);
 }
 
 void boot_decide(const struct conf *conf, const struct boot_identity *id, struct boot_plan *plan)
@@ -115,13 +198,22 @@ void boot_decide(const struct conf *conf, const struct boot_identity *id, struct
             snprintf(plan->reason, sizeof plan->reason, "iPXE without an Ethernet address: cannot fill {mac}");
             return;
         }
+        char base[CONF_URL_MAX] = "";
+        if (strstr(conf->ipxe_script, "{http}") && boot_http_base(conf, id->server_addr, base, sizeof base) < 0) {
+            snprintf(plan->reason, sizeof plan->reason, "iPXE: no server address to fill {http}");
+            return;
+        }
         static const uint8_t none[6];
-        if (boot_expand_mac(conf->ipxe_script, id->has_mac ? id->mac : none, plan->filename,
-                            sizeof plan->filename) < 0) {
-            snprintf(plan->reason, sizeof plan->reason, "iPXE: ipxe_script too long after {mac} expansion");
+        if (boot_expand(conf->ipxe_script, id->has_mac ? id->mac : none, base, plan->filename,
+                        sizeof plan->filename) < 0) {
+            snprintf(plan->reason, sizeof plan->reason, "iPXE: ipxe_script too long after expansion");
             return;
         }
         snprintf(plan->reason, sizeof plan->reason, "iPXE already running → script %.120s", plan->filename);
+        return;
+    }
+    if (plan->client == BOOT_CLIENT_HTTP) {
+        decide_http_boot(conf, id, plan);
         return;
     }
     /* RFC 4578 §2.1: PXE clients send option 93. Pre-RFC PXE 2.0 BIOS ROMs

@@ -24,6 +24,10 @@ struct boot_identity {
     size_t user_class_len;
     bool ipxe_options;      /* option 175 (iPXE encapsulated options) present */
     bool known;             /* has a reservation */
+    /* Where the client reaches us: the next-server handed out (the
+     * receiving interface's address unless configured). Fills "{http}"
+     * when [http] public_url is unset; 0 = unknown. Host byte order. */
+    uint32_t server_addr;
 };
 
 enum boot_client {
@@ -53,5 +57,20 @@ const char *boot_arch_name(int32_t arch);
 /* Copies tmpl into out replacing every "{mac}" with aa-bb-cc-dd-ee-ff.
  * Returns 0, or -ENOSPC if the result does not fit. */
 int boot_expand_mac(const char *tmpl, const uint8_t mac[6], char *out, size_t outlen);
+
+/* As boot_expand_mac, and every "{http}" becomes http (NULL: left as is). */
+int boot_expand(const char *tmpl, const uint8_t mac[6], const char *http, char *out, size_t outlen);
+
+/* How booting hosts reach midwife over HTTP: [http] public_url, else
+ * "http://ADDR" plus ":PORT" unless the port is 80, with ADDR the address
+ * the request arrived on (host byte order). Returns 0; -EADDRNOTAVAIL
+ * when there is no public_url and addr is 0; -ENOSPC. The HTTP room uses
+ * it for script_request.base_url too, so DHCP and scripts agree. */
+int boot_http_base(const struct conf *conf, uint32_t addr, char *out, size_t outlen);
+
+/* UEFI HTTP boot architectures (RFC 4578 / IANA types 15, 16, 18, 19)
+ * boot the same programs as their PXE counterparts (6, 7, 10, 11); any
+ * other type maps to itself. */
+int32_t boot_http_arch_program_arch(int32_t arch);
 
 #endif

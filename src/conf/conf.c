@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "util/addr.h"
 #include "util/strnum.h"
@@ -501,6 +502,14 @@ static int boot_key(struct parse_state *ps, const char *k, const char *v)
             if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f || strchr("$`\\\"'#;&|<>{}", *p))
                 return fail(ps, "extra_cmdline: character '%c' is not allowed", *p);
         return copy_str(ps, k, c->boot_extra_cmdline, sizeof c->boot_extra_cmdline, v);
+    }
+    if (strcmp(k, "templates") == 0) {
+        /* Read when a script is rendered, so edits apply without a restart;
+         * a missing directory is caught here rather than at the first boot. */
+        struct stat sb;
+        if (!*v || stat(v, &sb) < 0 || !S_ISDIR(sb.st_mode))
+            return fail(ps, "templates: '%s' is not a directory", v);
+        return copy_str(ps, k, c->boot_templates, sizeof c->boot_templates, v);
     }
     return fail(ps, "unknown key '%s' in [boot]", k);
 }

@@ -124,6 +124,10 @@ struct conf {
     char boot_default_build[CONF_NAME_MAX];
     /* Extra kernel arguments for every linux build, after the build's own. */
     char boot_extra_cmdline[CONF_URL_MAX];
+    /* A directory of operator templates overriding the built-in ones:
+     * KIND.ipxe (linux, esxi, chain, sanboot, local, exit) and
+     * esxi-boot.cfg. "" = built-ins only. */
+    char boot_templates[PATH_MAX];
 };
 
 /* Parses and validates path. On failure returns a negative errno and writes

@@ -292,6 +292,8 @@ static const struct conf_reservation *reservation_of_addr(const struct conf *con
     return NULL;
 }
 
+static uint32_t next_server(const struct ctx *c);
+
 static void decide_boot(struct ctx *c)
 {
     struct boot_identity id = {.arch = -1, .known = c->res != NULL};
@@ -308,6 +310,8 @@ static void decide_boot(struct ctx *c)
     id.vendor_class = dhcp_opt(p, OPT_VENDOR_CLASS, &id.vendor_class_len);
     id.user_class = dhcp_opt(p, OPT_USER_CLASS, &id.user_class_len);
     id.ipxe_options = dhcp_opt(p, OPT_IPXE_ENCAP, &n) != NULL;
+    /* "{http}" URLs point where the client is told to fetch from. */
+    id.server_addr = next_server(c);
     boot_decide(c->conf, &id, &c->plan);
 }
 
@@ -561,10 +565,16 @@ static void put_parameters(struct ctx *c, struct dhcp_builder *b, bool boot)
     if (c->res && c->res->hostname[0])
         items[n++] = (struct opt_item){OPT_HOSTNAME, c->res->hostname, strlen(c->res->hostname)};
     if (boot) {
-        const char *vc = c->plan.client == BOOT_CLIENT_HTTP ? "HTTPClient" : "PXEClient";
+        /* UEFI 2.5+ §24.7.2: an HTTP boot client ignores an offer whose
+         * option 60 is not "HTTPClient"; its boot file is a URL, so it
+         * gets no TFTP server name. */
+        bool http = c->plan.client == BOOT_CLIENT_HTTP;
+        const char *vc = http ? "HTTPClient" : "PXEClient";
         items[n++] = (struct opt_item){OPT_VENDOR_CLASS, vc, strlen(vc)};
-        format_ipv4(next_server(c), (char *)tftp);
-        items[n++] = (struct opt_item){OPT_TFTP_SERVER, tftp, strlen((char *)tftp)};
+        if (!http) {
+            format_ipv4(next_server(c), (char *)tftp);
+            items[n++] = (struct opt_item){OPT_TFTP_SERVER, tftp, strlen((char *)tftp)};
+        }
         items[n++] = (struct opt_item){OPT_BOOTFILE, c->plan.filename, strlen(c->plan.filename)};
         if (c->plan.client == BOOT_CLIENT_PXE)
             items[n++] = (struct opt_item){OPT_VENDOR_SPECIFIC, pxe_vendor, sizeof pxe_vendor};

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "store/store_internal.h"
 #include "util/log.h"
 
 struct store {
@@ -16,6 +17,7 @@ struct store {
     sqlite3_stmt *lease_all;
     sqlite3_stmt *lease_get;
     sqlite3_stmt *begin, *commit, *rollback;
+    sqlite3_stmt *cached[STORE_STMT_SLOTS]; /* see store_stmt() */
 };
 
 /* Migrations: append only. Entry i brings the schema from version i to i+1.
@@ -43,6 +45,61 @@ static const char *const migrations[] = {
     /* 2: the PXE client's machine UUID (option 97), the identity a host
      * keeps across NIC swaps. */
     "ALTER TABLE leases ADD COLUMN uuid BLOB;",
+    /* 3: builds and what they are made of. Blobs are content-addressed
+     * files under state_dir/blobs; a build is an immutable, versioned list
+     * of them (triggers refuse updates: publishing makes a new version).
+     * build_names remembers the last version ever given to a name, so a
+     * deleted version number is never reused for different content. Hosts
+     * are the minimal MAC -> build records the inventory replaces later. */
+    "CREATE TABLE blobs ("
+    "  sha256 TEXT PRIMARY KEY CHECK (length(sha256) = 64),"
+    "  size INTEGER NOT NULL,"
+    "  created INTEGER NOT NULL"
+    ") WITHOUT ROWID;"
+    "CREATE TABLE build_names ("
+    "  name TEXT PRIMARY KEY,"
+    "  last_version INTEGER NOT NULL"
+    ") WITHOUT ROWID;"
+    "CREATE TABLE builds ("
+    "  id INTEGER PRIMARY KEY,"
+    "  name TEXT NOT NULL,"
+    "  version INTEGER NOT NULL CHECK (version > 0),"
+    "  kind TEXT NOT NULL CHECK (kind IN ('linux','esxi','chain','sanboot','local')),"
+    "  cmdline TEXT NOT NULL DEFAULT '',"
+    "  san_uri TEXT NOT NULL DEFAULT '',"
+    "  source TEXT NOT NULL DEFAULT '',"
+    "  created INTEGER NOT NULL,"
+    "  no_agent INTEGER NOT NULL DEFAULT 0,"
+    "  UNIQUE (name, version)"
+    ");"
+    "CREATE TABLE build_files ("
+    "  build_id INTEGER NOT NULL REFERENCES builds(id) ON DELETE CASCADE,"
+    "  position INTEGER NOT NULL,"
+    "  role TEXT NOT NULL CHECK (role IN ('kernel','module','loader')),"
+    "  name TEXT NOT NULL,"
+    "  sha256 TEXT NOT NULL REFERENCES blobs(sha256),"
+    "  size INTEGER NOT NULL,"
+    "  args TEXT NOT NULL DEFAULT '',"
+    "  layered INTEGER NOT NULL DEFAULT 0,"
+    "  PRIMARY KEY (build_id, position),"
+    "  UNIQUE (build_id, name)"
+    ");"
+    "CREATE INDEX build_files_sha256 ON build_files(sha256);"
+    "CREATE TRIGGER builds_immutable BEFORE UPDATE ON builds"
+    "  BEGIN SELECT RAISE(ABORT, 'published builds are immutable'); END;"
+    "CREATE TRIGGER build_files_immutable BEFORE UPDATE ON build_files"
+    "  BEGIN SELECT RAISE(ABORT, 'published builds are immutable'); END;"
+    "CREATE TABLE hosts ("
+    "  id INTEGER PRIMARY KEY,"
+    "  name TEXT NOT NULL UNIQUE,"
+    "  mac BLOB NOT NULL UNIQUE CHECK (length(mac) = 6),"
+    "  build TEXT NOT NULL DEFAULT '',"
+    "  build_version INTEGER NOT NULL DEFAULT 0,"
+    "  vlan INTEGER NOT NULL DEFAULT 0 CHECK (vlan BETWEEN 0 AND 4094),"
+    "  created INTEGER NOT NULL,"
+    "  updated INTEGER NOT NULL"
+    ");"
+    "CREATE INDEX hosts_build ON hosts(build);",
 };
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -112,6 +169,23 @@ fail_rollback:
 fail:
     snprintf(err, errlen, "migration failed: %s", store_errmsg(st));
     return -EIO;
+}
+
+sqlite3 *store_db(struct store *st)
+{
+    return st->db;
+}
+
+sqlite3_stmt *store_stmt(struct store *st, unsigned slot, const char *sql)
+{
+    if (slot >= STORE_STMT_SLOTS)
+        return NULL;
+    if (!st->cached[slot] &&
+        sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st->cached[slot], NULL) != SQLITE_OK) {
+        log_error("store", "cannot prepare statement %u: %s", slot, store_errmsg(st));
+        return NULL;
+    }
+    return st->cached[slot];
 }
 
 static int prepare(struct store *st, sqlite3_stmt **s, const char *sql)
@@ -186,6 +260,8 @@ void store_close(struct store *st)
     sqlite3_finalize(st->begin);
     sqlite3_finalize(st->commit);
     sqlite3_finalize(st->rollback);
+    for (unsigned i = 0; i < STORE_STMT_SLOTS; i++)
+        sqlite3_finalize(st->cached[i]);
     sqlite3_close(st->db);
     free(st);
 }

@@ -21,6 +21,10 @@ enum build_kind { BUILD_LINUX, BUILD_ESXI, BUILD_CHAIN, BUILD_SANBOOT, BUILD_LOC
 enum build_file_role {
     BUILD_FILE_KERNEL, /* linux kernel, esxi mboot.c32/efi loader's kernel (b.b00), chain binary */
     BUILD_FILE_MODULE, /* initrd / esxi module, in boot order */
+    /* A boot loader shipped with the image that the script may chain to,
+     * e.g. ESXi's mboot.c32 (BIOS) or bootx64.efi (UEFI). Not a module:
+     * kept after the modules, never passed to the kernel. */
+    BUILD_FILE_LOADER,
 };
 
 struct build_file {
@@ -50,6 +54,20 @@ struct build {
 };
 
 const char *build_kind_name(enum build_kind k);
+const char *build_file_role_name(enum build_file_role r);
+
+/* What may be stored, checked by store_build_publish() and store_host_put()
+ * and usable by callers for early, clear messages:
+ * - names (builds, hosts): 1..63 of letters, digits, '-', '_', '.'; not
+ *   starting with '.' (so never "." or "..");
+ * - file names: 1..127 of letters, digits, '-', '_', '.', '+', '~'; not
+ *   starting with '.'. Stricter than "printable without '/' or spaces" on
+ *   purpose: the names go into URLs and iPXE scripts unquoted;
+ * - text (cmdline, args, san_uri, source): printable ASCII, no control
+ *   bytes; san_uri also no spaces. */
+bool build_name_valid(const char *s);
+bool build_file_name_valid(const char *s);
+bool build_text_valid(const char *s);
 int build_kind_parse(const char *s, enum build_kind *out);
 void build_clear(struct build *b); /* frees files, keeps the struct */
 
@@ -58,14 +76,25 @@ int store_blob_put(struct store *st, const char *sha256, uint64_t size);
 bool store_blob_known(struct store *st, const char *sha256, uint64_t *size);
 
 /* Publishes b as the next version of b->name (sets b->version, b->id,
- * b->created). Every file's blob must be known. */
+ * b->created), all or nothing. Every file's blob must be known (-ENOENT).
+ * -EINVAL if a name or text is invalid, file names repeat, or the files do
+ * not fit the kind: linux and esxi need files[0] a kernel then modules;
+ * chain exactly one kernel (the binary) plus optional loaders; sanboot a
+ * san_uri and no files; local no files. Version numbers are never reused,
+ * even after a delete. Published builds are immutable (the schema refuses
+ * updates). */
 int store_build_publish(struct store *st, struct build *b);
 /* version 0 = latest. -ENOENT if missing. Caller frees with build_clear. */
 int store_build_get(struct store *st, const char *name, int version, struct build *out);
 /* Every version of every build, ordered by name then version; files not
  * loaded (n_files = 0). cb returning non-zero stops the walk. */
 int store_build_foreach(struct store *st, int (*cb)(const struct build *, void *), void *arg);
-/* -EBUSY if a host uses that version (or, for version 0, any version). */
+/* Deletes version (0 = every version) of name; -ENOENT if none matched.
+ * -EBUSY while a host names it: deleting any version of NAME is refused
+ * while a host has build NAME with version 0 (it follows the latest, and
+ * deleting would silently move it) or that very version; version 0 is
+ * refused while any host names NAME. Blobs stay (a later gc removes
+ * unreferenced ones). */
 int store_build_delete(struct store *st, const char *name, int version);
 
 /* Minimal host records: a MAC that boots a named build. The inventory
@@ -79,10 +108,13 @@ struct host {
     int vlan;                   /* 0 = none, else 1..4094 */
 };
 
-int store_host_put(struct store *st, struct host *h); /* insert or update by name; sets id */
+/* Insert or update by name; sets id. -EINVAL for an invalid name, build
+ * name or vlan (0..4094); -EEXIST if another host has that MAC. Does not
+ * require the build to exist (the CLI checks). */
+int store_host_put(struct store *st, struct host *h);
 int store_host_by_mac(struct store *st, const uint8_t mac[6], struct host *out); /* -ENOENT */
-int store_host_by_name(struct store *st, const char *name, struct host *out);
-int store_host_delete(struct store *st, const char *name);
+int store_host_by_name(struct store *st, const char *name, struct host *out); /* -ENOENT */
+int store_host_delete(struct store *st, const char *name);                     /* -ENOENT */
 int store_host_foreach(struct store *st, int (*cb)(const struct host *, void *), void *arg);
 
 #endif

@@ -412,3 +412,47 @@ qemu_wait_exit() {
   done
   return 1
 }
+
+# --- HTTP boot -----------------------------------------------------------------
+
+# initrd_module DEST NAME=CONTENT...: a gzip'd cpio (newc) holding
+# /modules/NAME with CONTENT for each pair: an extra initrd module that the
+# kernel unpacks over the main initrd (see make-initrd.sh, which lists them).
+initrd_module() {
+  local dest=$1 d kv
+  shift
+  d=$(mktemp -d "${TMPDIR:-/tmp}/mwt-module.XXXXXX")
+  mkdir -p "$d/modules"
+  for kv in "$@"; do
+    printf '%s\n' "${kv#*=}" >"$d/modules/${kv%%=*}"
+  done
+  (cd "$d" && find . | sort | cpio -o -H newc --quiet -R 0:0) | gzip -9 >"$dest"
+  local rc=$?
+  rm -rf "$d"
+  return $rc
+}
+
+# http_get NS URL [CURL_ARGS...]: curl inside NS ("-": here), bounded, no
+# proxy from the environment. Body on stdout.
+http_get() {
+  local ns=$1 url=$2
+  shift 2
+  if [ "$ns" = - ]; then
+    with_timeout 20 curl --noproxy '*' -sS --max-time 15 "$@" "$url"
+  else
+    with_timeout 20 ip netns exec "$ns" curl --noproxy '*' -sS --max-time 15 "$@" "$url"
+  fi
+}
+
+# midwife_cli ARGS...: "$MIDWIFE ARGS..." with its output shown on failure.
+midwife_cli() {
+  local out rc
+  out=$(with_timeout 60 "$MIDWIFE" "$@" 2>&1)
+  rc=$?
+  if [ $rc -ne 0 ]; then
+    printf '%s\n' "$out" | sed 's/^/  cli| /' >&2
+    log "command failed (status $rc): midwife $*"
+    return $rc
+  fi
+  printf '%s\n' "$out"
+}

@@ -1,7 +1,9 @@
 #!/bin/sh
 # Builds a tiny initrd (cpio newc, gzip) around busybox-static.
 # Its /init mounts proc, sys and dev, prints MARKER on the console, prints a
-# few facts as "midwife-fact: KEY=VALUE" lines, then powers off.
+# few facts as "midwife-fact: KEY=VALUE" lines, then powers off. Files that
+# other initrd modules (concatenated after this one by the boot loader) put
+# under /modules are listed as "midwife-fact: module NAME=CONTENT", sorted.
 # Usage: tests/e2e/make-initrd.sh DEST MARKER
 # Idempotent: DEST is rebuilt only when missing or built with another MARKER.
 set -eu
@@ -21,7 +23,10 @@ if ! file -L "$busybox" 2>/dev/null | grep -q 'statically linked'; then
   fi
 fi
 stamp="$dest.marker"
-if [ -s "$dest" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$marker" ]; then
+# The stamp names the marker and this script's version: editing /init below
+# rebuilds cached initrds.
+want="$marker $(sha256sum "$0" | cut -c1-16)"
+if [ -s "$dest" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
   exit 0
 fi
 
@@ -53,6 +58,15 @@ for n in /sys/class/net/*; do
   [ -e "$n/address" ] || continue
   echo "midwife-fact: netdev=${n##*/} $(cat "$n/address")"
 done
+if [ -d /modules ]; then
+  n=0
+  for f in /modules/*; do
+    [ -f "$f" ] || continue
+    n=$((n + 1))
+    echo "midwife-fact: module ${f#/modules/}=$(head -c 200 "$f" | tr '\n' ' ')"
+  done
+  echo "midwife-fact: modules=$n"
+fi
 echo "midwife-fact: done"
 sleep 1
 poweroff -f
@@ -61,4 +75,4 @@ chmod 755 "$root/init"
 (cd "$root" && find . | sort | cpio -o -H newc --quiet -R 0:0) | gzip -9 > "$tmp/initrd.gz"
 mkdir -p "$(dirname "$dest")"
 mv "$tmp/initrd.gz" "$dest"
-printf '%s\n' "$marker" > "$stamp"
+printf '%s\n' "$want" > "$stamp"

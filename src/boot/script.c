@@ -1,0 +1,398 @@
+#include "boot/script.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "boot/script_builtin.h"
+#include "boot/template.h"
+
+/* The variables every template sees (docs/boot-templates.md). The same
+ * set for every kind, so an override may use any of them. */
+enum {
+    V_BASE_URL, V_MAC, V_HOST, V_BUILD, V_VERSION, V_KIND, V_VLAN, V_CMDLINE, V_EXTRA_CMDLINE, V_TOKEN,
+    V_KERNEL_NAME, V_KERNEL_SHA256, V_MODULES, V_SAN_URI, V_MBOOT_NAME, V_MBOOT_SHA256, V_EFI_NAME,
+    V_EFI_SHA256, V_COUNT
+};
+
+enum { F_NAME, F_SHA256, F_ARGS, F_LAYERED, F_FIRST, F_COUNT };
+
+static const struct tmpl_var module_fields[F_COUNT] = {
+    [F_NAME] = {"name", TMPL_FILENAME, NULL, NULL, 0, NULL, 0},
+    [F_SHA256] = {"sha256", TMPL_SHA256, NULL, NULL, 0, NULL, 0},
+    [F_ARGS] = {"args", TMPL_CMDLINE, NULL, NULL, 0, NULL, 0},
+    [F_LAYERED] = {"layered", TMPL_NUMBER, NULL, NULL, 0, NULL, 0},
+    [F_FIRST] = {"first", TMPL_NUMBER, NULL, NULL, 0, NULL, 0},
+};
+
+struct binding {
+    struct tmpl_var vars[V_COUNT];
+    char mac[18];
+    char version[12];
+    char vlan[12];
+    const char **rows;
+};
+
+static int failf(char *err, size_t errlen, int code, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static int failf(char *err, size_t errlen, int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+/* Loaders shipped with a build (ESXi's mboot.c32 for BIOS, its EFI
+ * loader for UEFI) are told apart by their file type. */
+static bool has_suffix(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), k = strlen(suffix);
+    return n >= k && strcasecmp(s + n - k, suffix) == 0;
+}
+
+static void binding_free(struct binding *b)
+{
+    free(b->rows);
+    b->rows = NULL;
+}
+
+static int bind_vars(struct binding *b, const struct conf *conf, const struct host *host, const struct build *build,
+                const struct script_request *req, char *err, size_t errlen)
+{
+    static const char hex[] = "0123456789abcdef";
+    memset(b, 0, sizeof *b);
+    for (int i = 0; i < V_COUNT; i++)
+        b->vars[i].cls = TMPL_WORD;
+    static const char *const names[V_COUNT] = {
+        [V_BASE_URL] = "base_url", [V_MAC] = "mac", [V_HOST] = "host", [V_BUILD] = "build",
+        [V_VERSION] = "version", [V_KIND] = "kind", [V_VLAN] = "vlan", [V_CMDLINE] = "cmdline",
+        [V_EXTRA_CMDLINE] = "extra_cmdline", [V_TOKEN] = "token", [V_KERNEL_NAME] = "kernel_name",
+        [V_KERNEL_SHA256] = "kernel_sha256", [V_MODULES] = "modules", [V_SAN_URI] = "san_uri",
+        [V_MBOOT_NAME] = "mboot_name", [V_MBOOT_SHA256] = "mboot_sha256", [V_EFI_NAME] = "efi_name",
+        [V_EFI_SHA256] = "efi_sha256",
+    };
+    for (int i = 0; i < V_COUNT; i++)
+        b->vars[i].name = names[i];
+    b->vars[V_BASE_URL].cls = TMPL_URL;
+    b->vars[V_VERSION].cls = TMPL_NUMBER;
+    b->vars[V_VLAN].cls = TMPL_NUMBER;
+    b->vars[V_CMDLINE].cls = TMPL_CMDLINE;
+    b->vars[V_EXTRA_CMDLINE].cls = TMPL_CMDLINE;
+    b->vars[V_KERNEL_NAME].cls = TMPL_FILENAME;
+    b->vars[V_KERNEL_SHA256].cls = TMPL_SHA256;
+    b->vars[V_MODULES].cls = TMPL_LIST;
+    b->vars[V_SAN_URI].cls = TMPL_SAN_URI;
+    b->vars[V_MBOOT_NAME].cls = TMPL_FILENAME;
+    b->vars[V_MBOOT_SHA256].cls = TMPL_SHA256;
+    b->vars[V_EFI_NAME].cls = TMPL_FILENAME;
+    b->vars[V_EFI_SHA256].cls = TMPL_SHA256;
+    b->vars[V_MODULES].fields = module_fields;
+    b->vars[V_MODULES].n_fields = F_COUNT;
+
+    if (!req->base_url || !*req->base_url)
+        return failf(err, errlen, -EINVAL, "no base URL to render boot scripts with");
+    b->vars[V_BASE_URL].value = req->base_url;
+    if (req->mac) {
+        for (int i = 0; i < 6; i++) {
+            b->mac[3 * i] = hex[req->mac[i] >> 4];
+            b->mac[3 * i + 1] = hex[req->mac[i] & 15];
+            b->mac[3 * i + 2] = i < 5 ? '-' : '\0';
+        }
+        b->vars[V_MAC].value = b->mac;
+    }
+    b->vars[V_TOKEN].value = req->token;
+    if (host) {
+        b->vars[V_HOST].value = host->name;
+        if (host->vlan < 0 || host->vlan > 4094)
+            return failf(err, errlen, -EINVAL, "host %s: VLAN %d is outside 1..4094", host->name, host->vlan);
+        if (host->vlan > 0) {
+            snprintf(b->vlan, sizeof b->vlan, "%d", host->vlan);
+            b->vars[V_VLAN].value = b->vlan;
+        }
+    }
+    if (!build)
+        return 0;
+
+    b->vars[V_BUILD].value = build->name;
+    snprintf(b->version, sizeof b->version, "%d", build->version);
+    b->vars[V_VERSION].value = b->version;
+    b->vars[V_KIND].value = build_kind_name(build->kind);
+    b->vars[V_CMDLINE].value = build->cmdline;
+    if (build->kind == BUILD_LINUX)
+        b->vars[V_EXTRA_CMDLINE].value = conf->boot_extra_cmdline;
+    if (build->kind == BUILD_SANBOOT)
+        b->vars[V_SAN_URI].value = build->san_uri;
+
+    /* Modules in boot order: the build's own, then the layered ones, each
+     * group as stored. */
+    size_t n_mod = 0;
+    const struct build_file *kernel = NULL;
+    for (size_t i = 0; i < build->n_files; i++) {
+        const struct build_file *f = &build->files[i];
+        if (f->role == BUILD_FILE_LOADER) {
+            int which = has_suffix(f->name, ".c32") ? V_MBOOT_NAME : has_suffix(f->name, ".efi") ? V_EFI_NAME : -1;
+            if (which >= 0 && !b->vars[which].value) {
+                b->vars[which].value = f->name;
+                b->vars[which + 1].value = f->sha256;
+            }
+        } else if (f->role == BUILD_FILE_KERNEL) {
+            if (!kernel)
+                kernel = f;
+        } else {
+            n_mod++;
+        }
+    }
+    if (kernel) {
+        b->vars[V_KERNEL_NAME].value = kernel->name;
+        b->vars[V_KERNEL_SHA256].value = kernel->sha256;
+    } else if (build->kind == BUILD_LINUX || build->kind == BUILD_ESXI || build->kind == BUILD_CHAIN) {
+        return failf(err, errlen, -EINVAL, "build %s v%d (%s) has no kernel file", build->name, build->version,
+                     build_kind_name(build->kind));
+    }
+    if (n_mod) {
+        b->rows = calloc(n_mod * F_COUNT, sizeof *b->rows);
+        if (!b->rows)
+            return failf(err, errlen, -ENOMEM, "out of memory");
+    }
+    size_t row = 0;
+    for (int layered = 0; layered < 2; layered++)
+        for (size_t i = 0; i < build->n_files; i++) {
+            const struct build_file *f = &build->files[i];
+            if (f->role != BUILD_FILE_MODULE || (int)f->layered != layered)
+                continue;
+            /* iPXE names an image after its URL's last segment, and the
+             * kernel finds EFI initrds by that name: two alike would clash. */
+            for (size_t k = 0; k < row; k++)
+                if (strcmp(b->rows[k * F_COUNT + F_NAME], f->name) == 0)
+                    return failf(err, errlen, -EINVAL, "build %s v%d: two modules named '%s'", build->name,
+                                 build->version, f->name);
+            const char **r = &b->rows[row * F_COUNT];
+            r[F_NAME] = f->name;
+            r[F_SHA256] = f->sha256;
+            r[F_ARGS] = f->args;
+            r[F_LAYERED] = f->layered ? "1" : NULL;
+            r[F_FIRST] = row == 0 ? "1" : NULL;
+            row++;
+        }
+    b->vars[V_MODULES].rows = b->rows;
+    b->vars[V_MODULES].n_rows = row;
+    return 0;
+}
+
+/* The template called name: DIR/name when [boot] templates has it, else
+ * the built-in. *shown is what errors call it. */
+static int load_template(const struct conf *conf, const char *name, char **owned, const char **text,
+                         size_t *len, char *shown, size_t shownlen, char *err, size_t errlen)
+{
+    *owned = NULL;
+    snprintf(shown, shownlen, "%s", name);
+    if (conf->boot_templates[0]) {
+        char path[PATH_MAX];
+        if (snprintf(path, sizeof path, "%s/%s", conf->boot_templates, name) >= (int)sizeof path)
+            return failf(err, errlen, -ENAMETOOLONG, "%s/%s: path too long", conf->boot_templates, name);
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd >= 0) {
+            char *buf = malloc(TMPL_MAX_TEXT + 1);
+            size_t n = 0;
+            ssize_t r = 1;
+            while (buf && n <= TMPL_MAX_TEXT && (r = read(fd, buf + n, TMPL_MAX_TEXT + 1 - n)) > 0)
+                n += (size_t)r;
+            int e = errno;
+            close(fd);
+            if (!buf)
+                return failf(err, errlen, -ENOMEM, "out of memory");
+            if (r < 0) {
+                free(buf);
+                return failf(err, errlen, -EIO, "%s: %s", path, strerror(e));
+            }
+            if (n > TMPL_MAX_TEXT) {
+                free(buf);
+                return failf(err, errlen, -E2BIG, "%s: larger than %d bytes", path, TMPL_MAX_TEXT);
+            }
+            *owned = buf;
+            *text = buf;
+            *len = n;
+            snprintf(shown, shownlen, "%s", path);
+            return 0;
+        }
+        if (errno != ENOENT)
+            return failf(err, errlen, -EIO, "%s: %s", path, strerror(errno));
+    }
+    *text = boot_builtin_template(name, len);
+    if (!*text)
+        return failf(err, errlen, -ENOENT, "no template '%s'", name);
+    return 0;
+}
+
+static int render_named(const struct conf *conf, const char *name, const struct binding *b, char **out,
+                        size_t *outlen, char *err, size_t errlen)
+{
+    char *owned, shown[PATH_MAX];
+    const char *text;
+    size_t len;
+    int r = load_template(conf, name, &owned, &text, &len, shown, sizeof shown, err, errlen);
+    if (r < 0)
+        return r;
+    r = tmpl_expand(shown, text, len, b->vars, V_COUNT, out, outlen, err, errlen);
+    free(owned);
+    return r;
+}
+
+static const char *template_for(const struct build *build)
+{
+    if (!build)
+        return "exit.ipxe";
+    switch (build->kind) {
+    case BUILD_LINUX: return "linux.ipxe";
+    case BUILD_ESXI: return "esxi.ipxe";
+    case BUILD_CHAIN: return "chain.ipxe";
+    case BUILD_SANBOOT: return "sanboot.ipxe";
+    case BUILD_LOCAL: return "local.ipxe";
+    }
+    return "exit.ipxe";
+}
+
+int boot_script_render(const struct conf *conf, const struct host *host, const struct build *build,
+                       const struct script_request *req, char **out, size_t *outlen, char *err, size_t errlen)
+{
+    struct binding b;
+    *out = NULL;
+    int r = bind_vars(&b, conf, host, build, req, err, errlen);
+    if (r == 0 && build && build->kind == BUILD_ESXI && !req->mac)
+        r = failf(err, errlen, -EINVAL, "an esxi build needs the client's MAC for its boot.cfg URL");
+    if (r == 0 && build && build->kind == BUILD_SANBOOT && !build->san_uri[0])
+        r = failf(err, errlen, -EINVAL, "build %s v%d (sanboot) has no SAN URI", build->name, build->version);
+    if (r == 0)
+        r = render_named(conf, template_for(build), &b, out, outlen, err, errlen);
+    binding_free(&b);
+    return r;
+}
+
+int boot_esxi_cfg_render(const struct conf *conf, const struct host *host, const struct build *build,
+                         const struct script_request *req, char **out, size_t *outlen, char *err, size_t errlen)
+{
+    struct binding b;
+    *out = NULL;
+    if (!build)
+        return failf(err, errlen, -ENOENT, "no build for this host: no boot.cfg");
+    if (build->kind != BUILD_ESXI)
+        return failf(err, errlen, -ENOENT, "build %s v%d is a %s build, not esxi: no boot.cfg", build->name,
+                     build->version, build_kind_name(build->kind));
+    int r = bind_vars(&b, conf, host, build, req, err, errlen);
+    if (r == 0)
+        r = render_named(conf, "esxi-boot.cfg", &b, out, outlen, err, errlen);
+    binding_free(&b);
+    return r;
+}
+
+/* Finds what req's host boots. *host_found tells whether h is filled;
+ * *have_build whether b is (caller clears it). */
+static int lookup(const struct conf *conf, struct store *st, const struct script_request *req, struct host *h,
+                  bool *host_found, struct build *b, bool *have_build, char *err, size_t errlen)
+{
+    *host_found = *have_build = false;
+    if (req->mac) {
+        int r = store_host_by_mac(st, req->mac, h);
+        if (r == 0)
+            *host_found = true;
+        else if (r != -ENOENT)
+            return failf(err, errlen, r, "store: host lookup failed: %s", strerror(-r));
+    }
+    const char *name = *host_found && h->build[0] ? h->build : conf->boot_default_build;
+    int version = *host_found && h->build[0] ? h->build_version : 0;
+    if (!name[0])
+        return 0; /* the exit script */
+    memset(b, 0, sizeof *b);
+    int r = store_build_get(st, name, version, b);
+    if (r == -ENOENT) {
+        if (*host_found && h->build[0])
+            return failf(err, errlen, -ENOENT, "host %s: build %s%s%.0d does not exist", h->name, name,
+                         version ? " v" : "", version);
+        return failf(err, errlen, -ENOENT, "[boot] default_build %s does not exist", name);
+    }
+    if (r < 0)
+        return failf(err, errlen, r, "store: build %s: %s", name, strerror(-r));
+    *have_build = true;
+    return 0;
+}
+
+int boot_script_for(const struct conf *conf, struct store *st, const struct script_request *req, char **out,
+                    size_t *outlen, char *err, size_t errlen)
+{
+    struct host h;
+    struct build b;
+    bool host_found, have_build;
+    *out = NULL;
+    int r = lookup(conf, st, req, &h, &host_found, &b, &have_build, err, errlen);
+    if (r == 0)
+        r = boot_script_render(conf, host_found ? &h : NULL, have_build ? &b : NULL, req, out, outlen, err,
+                               errlen);
+    if (have_build)
+        build_clear(&b);
+    return r;
+}
+
+int boot_esxi_cfg_for(const struct conf *conf, struct store *st, const struct script_request *req, char **out,
+                      size_t *outlen, char *err, size_t errlen)
+{
+    struct host h;
+    struct build b;
+    bool host_found, have_build;
+    *out = NULL;
+    int r = lookup(conf, st, req, &h, &host_found, &b, &have_build, err, errlen);
+    if (r == 0)
+        r = boot_esxi_cfg_render(conf, host_found ? &h : NULL, have_build ? &b : NULL, req, out, outlen, err,
+                                 errlen);
+    if (have_build)
+        build_clear(&b);
+    return r;
+}
+
+int boot_templates_check(const struct conf *conf, char *err, size_t errlen)
+{
+    if (!conf->boot_templates[0])
+        return 0;
+    /* A build with every kind of file, so every variable is bound. */
+    static const char sha[] = "0000000000000000000000000000000000000000000000000000000000000000";
+    struct build_file files[2] = {{.role = BUILD_FILE_KERNEL}, {.role = BUILD_FILE_MODULE}};
+    snprintf(files[0].name, sizeof files[0].name, "kernel");
+    snprintf(files[1].name, sizeof files[1].name, "initrd");
+    memcpy(files[0].sha256, sha, sizeof sha);
+    memcpy(files[1].sha256, sha, sizeof sha);
+    struct build build = {.version = 1, .kind = BUILD_LINUX, .files = files, .n_files = 2};
+    snprintf(build.name, sizeof build.name, "check");
+    snprintf(build.san_uri, sizeof build.san_uri, "iscsi:192.0.2.1::::iqn.2000-01.example:check");
+    struct host host = {.vlan = 1};
+    snprintf(host.name, sizeof host.name, "check");
+    static const uint8_t mac[6] = {0};
+    struct script_request req = {.mac = mac, .base_url = "http://192.0.2.1", .token = "check"};
+    for (size_t i = 0; boot_builtin_template_name(i); i++) {
+        const char *name = boot_builtin_template_name(i);
+        char *owned, shown[PATH_MAX];
+        const char *text;
+        size_t len;
+        int r = load_template(conf, name, &owned, &text, &len, shown, sizeof shown, err, errlen);
+        if (r < 0)
+            return r;
+        if (!owned)
+            continue;
+        free(owned);
+        struct binding b;
+        char *out = NULL;
+        r = bind_vars(&b, conf, &host, &build, &req, err, errlen);
+        if (r == 0)
+            r = render_named(conf, name, &b, &out, NULL, err, errlen);
+        binding_free(&b);
+        free(out);
+        if (r < 0)
+            return r;
+    }
+    return 0;
+}

@@ -1,0 +1,626 @@
+/* Builds, build files, blobs and minimal host records: their SQL. */
+#include "store/store_build.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/store_internal.h"
+#include "util/clock.h"
+#include "util/log.h"
+
+/* Statement slots in the store's cache (store_stmt()). */
+enum {
+    Q_BLOB_PUT,
+    Q_BLOB_GET,
+    Q_NAME_NEXT,
+    Q_NAME_BUMP,
+    Q_BUILD_INSERT,
+    Q_FILE_INSERT,
+    Q_BUILD_GET,
+    Q_BUILD_LATEST,
+    Q_FILES_GET,
+    Q_BUILD_ALL,
+    Q_BUILD_COUNT,
+    Q_BUILD_USED,
+    Q_BUILD_DELETE,
+    Q_HOST_UPSERT,
+    Q_HOST_BY_MAC,
+    Q_HOST_BY_NAME,
+    Q_HOST_DELETE,
+    Q_HOST_ALL,
+    Q_HOST_MAC_OWNER,
+    Q_SAVEPOINT,
+    Q_RELEASE,
+    Q_ROLLBACK_TO,
+    Q_COUNT
+};
+_Static_assert(Q_COUNT <= STORE_STMT_SLOTS, "raise STORE_STMT_SLOTS");
+
+#define BUILD_COLS "id, name, version, kind, cmdline, san_uri, source, created, no_agent"
+
+static const char *const kind_names[] = {
+    [BUILD_LINUX] = "linux", [BUILD_ESXI] = "esxi", [BUILD_CHAIN] = "chain",
+    [BUILD_SANBOOT] = "sanboot", [BUILD_LOCAL] = "local",
+};
+static const char *const role_names[] = {
+    [BUILD_FILE_KERNEL] = "kernel", [BUILD_FILE_MODULE] = "module", [BUILD_FILE_LOADER] = "loader",
+};
+
+const char *build_kind_name(enum build_kind k)
+{
+    return (unsigned)k < sizeof kind_names / sizeof kind_names[0] ? kind_names[k] : "?";
+}
+
+int build_kind_parse(const char *s, enum build_kind *out)
+{
+    for (size_t i = 0; i < sizeof kind_names / sizeof kind_names[0]; i++) {
+        if (strcmp(s, kind_names[i]) == 0) {
+            *out = (enum build_kind)i;
+            return 0;
+        }
+    }
+    return -EINVAL;
+}
+
+const char *build_file_role_name(enum build_file_role r)
+{
+    return (unsigned)r < sizeof role_names / sizeof role_names[0] ? role_names[r] : "?";
+}
+
+static int role_parse(const char *s, enum build_file_role *out)
+{
+    for (size_t i = 0; i < sizeof role_names / sizeof role_names[0]; i++) {
+        if (strcmp(s, role_names[i]) == 0) {
+            *out = (enum build_file_role)i;
+            return 0;
+        }
+    }
+    return -EINVAL;
+}
+
+void build_clear(struct build *b)
+{
+    free(b->files);
+    b->files = NULL;
+    b->n_files = 0;
+}
+
+static bool is_alnum(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+static bool charset_valid(const char *s, size_t max, const char *extra)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n >= max || s[0] == '.')
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (!is_alnum(c) && !strchr(extra, c))
+            return false;
+    }
+    return true;
+}
+
+bool build_name_valid(const char *s)
+{
+    return charset_valid(s, BUILD_NAME_MAX, "-_.");
+}
+
+bool build_file_name_valid(const char *s)
+{
+    return charset_valid(s, BUILD_FILE_NAME_MAX, "-_.+~");
+}
+
+bool build_text_valid(const char *s)
+{
+    for (; *s; s++) {
+        if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e)
+            return false;
+    }
+    return true;
+}
+
+static bool sha256_hex_valid(const char *s)
+{
+    size_t n = strlen(s);
+    if (n != SHA256_HEX_LEN)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+            return false;
+    }
+    return true;
+}
+
+/* Runs a statement that returns no rows; resets it. */
+static int step_done(struct store *st, sqlite3_stmt *s)
+{
+    int rc = sqlite3_step(s);
+    int ext = sqlite3_extended_errcode(store_db(st));
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+    if (rc == SQLITE_DONE)
+        return 0;
+    if (rc == SQLITE_CONSTRAINT || (ext & 0xff) == SQLITE_CONSTRAINT)
+        return -EEXIST;
+    log_error("store", "%s", store_errmsg(st));
+    return -EIO;
+}
+
+static void done(sqlite3_stmt *s)
+{
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+}
+
+static void col_text(sqlite3_stmt *s, int col, char *dst, size_t max)
+{
+    const unsigned char *t = sqlite3_column_text(s, col);
+    snprintf(dst, max, "%s", t ? (const char *)t : "");
+}
+
+#define STMT(st, slot, sql)                           \
+    sqlite3_stmt *s = store_stmt((st), (slot), (sql)); \
+    if (!s)                                           \
+        return -EIO
+
+/* Blobs */
+
+int store_blob_put(struct store *st, const char *sha256, uint64_t size)
+{
+    if (!sha256_hex_valid(sha256) || size > INT64_MAX)
+        return -EINVAL;
+    STMT(st, Q_BLOB_PUT, "INSERT OR IGNORE INTO blobs (sha256, size, created) VALUES (?,?,?)");
+    sqlite3_bind_text(s, 1, sha256, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 2, (int64_t)size);
+    sqlite3_bind_int64(s, 3, clock_wall_s());
+    return step_done(st, s);
+}
+
+bool store_blob_known(struct store *st, const char *sha256, uint64_t *size)
+{
+    sqlite3_stmt *s = store_stmt(st, Q_BLOB_GET, "SELECT size FROM blobs WHERE sha256 = ?");
+    if (!s)
+        return false;
+    sqlite3_bind_text(s, 1, sha256, -1, SQLITE_STATIC);
+    bool known = sqlite3_step(s) == SQLITE_ROW;
+    if (known && size)
+        *size = (uint64_t)sqlite3_column_int64(s, 0);
+    done(s);
+    return known;
+}
+
+/* Transactions that nest: a savepoint inside the caller's transaction, or
+ * BEGIN IMMEDIATE on its own (so the read of the next version number and
+ * the insert cannot race another writer). */
+struct txn {
+    bool outer;
+};
+
+static int txn_begin(struct store *st, struct txn *t)
+{
+    t->outer = sqlite3_get_autocommit(store_db(st)) != 0;
+    if (t->outer)
+        return store_begin(st);
+    STMT(st, Q_SAVEPOINT, "SAVEPOINT store_build");
+    return step_done(st, s);
+}
+
+static int txn_commit(struct store *st, struct txn *t)
+{
+    if (t->outer)
+        return store_commit(st);
+    STMT(st, Q_RELEASE, "RELEASE store_build");
+    return step_done(st, s);
+}
+
+static void txn_rollback(struct store *st, struct txn *t)
+{
+    if (t->outer) {
+        store_rollback(st);
+        return;
+    }
+    sqlite3_stmt *s = store_stmt(st, Q_ROLLBACK_TO, "ROLLBACK TO store_build");
+    if (s)
+        step_done(st, s);
+    s = store_stmt(st, Q_RELEASE, "RELEASE store_build");
+    if (s)
+        step_done(st, s);
+}
+
+/* Builds */
+
+static int build_check(struct store *st, const struct build *b)
+{
+    if (!build_name_valid(b->name) || build_kind_name(b->kind)[0] == '?' || !build_text_valid(b->cmdline) ||
+        !build_text_valid(b->san_uri) || strchr(b->san_uri, ' ') || !build_text_valid(b->source))
+        return -EINVAL;
+    size_t kernels = 0, modules = 0;
+    for (size_t i = 0; i < b->n_files; i++) {
+        const struct build_file *f = &b->files[i];
+        if (!build_file_name_valid(f->name) || !build_text_valid(f->args) || !sha256_hex_valid(f->sha256) ||
+            build_file_role_name(f->role)[0] == '?')
+            return -EINVAL;
+        for (size_t j = 0; j < i; j++) {
+            if (strcmp(b->files[j].name, f->name) == 0)
+                return -EINVAL;
+        }
+        if (f->role == BUILD_FILE_KERNEL && i != 0)
+            return -EINVAL;
+        kernels += f->role == BUILD_FILE_KERNEL;
+        modules += f->role == BUILD_FILE_MODULE;
+        uint64_t size;
+        if (!store_blob_known(st, f->sha256, &size))
+            return -ENOENT;
+        if (size != f->size)
+            return -EINVAL;
+    }
+    switch (b->kind) {
+    case BUILD_LINUX:
+    case BUILD_ESXI:
+        return kernels == 1 && !b->san_uri[0] ? 0 : -EINVAL;
+    case BUILD_CHAIN:
+        return kernels == 1 && modules == 0 && !b->san_uri[0] ? 0 : -EINVAL;
+    case BUILD_SANBOOT:
+        return b->n_files == 0 && b->san_uri[0] ? 0 : -EINVAL;
+    case BUILD_LOCAL:
+        return b->n_files == 0 && !b->san_uri[0] ? 0 : -EINVAL;
+    }
+    return -EINVAL;
+}
+
+static int next_version(struct store *st, const char *name, int *version)
+{
+    STMT(st, Q_NAME_NEXT,
+         "SELECT max(coalesce((SELECT last_version FROM build_names WHERE name = ?1), 0),"
+         "           coalesce((SELECT max(version) FROM builds WHERE name = ?1), 0)) + 1");
+    sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW)
+        *version = sqlite3_column_int(s, 0);
+    done(s);
+    if (rc != SQLITE_ROW)
+        return -EIO;
+    s = store_stmt(st, Q_NAME_BUMP,
+                   "INSERT INTO build_names (name, last_version) VALUES (?1, ?2)"
+                   " ON CONFLICT(name) DO UPDATE SET last_version = excluded.last_version");
+    if (!s)
+        return -EIO;
+    sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+    sqlite3_bind_int(s, 2, *version);
+    return step_done(st, s);
+}
+
+static int insert_files(struct store *st, const struct build *b)
+{
+    STMT(st, Q_FILE_INSERT,
+         "INSERT INTO build_files (build_id, position, role, name, sha256, size, args, layered)"
+         " VALUES (?,?,?,?,?,?,?,?)");
+    for (size_t i = 0; i < b->n_files; i++) {
+        const struct build_file *f = &b->files[i];
+        sqlite3_bind_int64(s, 1, b->id);
+        sqlite3_bind_int64(s, 2, (int64_t)i);
+        sqlite3_bind_text(s, 3, build_file_role_name(f->role), -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 4, f->name, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 5, f->sha256, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(s, 6, (int64_t)f->size);
+        sqlite3_bind_text(s, 7, f->args, -1, SQLITE_STATIC);
+        sqlite3_bind_int(s, 8, f->layered);
+        int r = step_done(st, s);
+        if (r < 0)
+            return r;
+    }
+    return 0;
+}
+
+int store_build_publish(struct store *st, struct build *b)
+{
+    struct txn t;
+    int r = txn_begin(st, &t);
+    if (r < 0)
+        return r;
+    if ((r = build_check(st, b)) < 0)
+        goto fail;
+    int version;
+    if ((r = next_version(st, b->name, &version)) < 0)
+        goto fail;
+    int64_t now = clock_wall_s();
+    sqlite3_stmt *s = store_stmt(st, Q_BUILD_INSERT,
+                                 "INSERT INTO builds (name, version, kind, cmdline, san_uri, source, created, no_agent)"
+                                 " VALUES (?,?,?,?,?,?,?,?)");
+    if (!s) {
+        r = -EIO;
+        goto fail;
+    }
+    sqlite3_bind_text(s, 1, b->name, -1, SQLITE_STATIC);
+    sqlite3_bind_int(s, 2, version);
+    sqlite3_bind_text(s, 3, build_kind_name(b->kind), -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 4, b->cmdline, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 5, b->san_uri, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 6, b->source, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 7, now);
+    sqlite3_bind_int(s, 8, b->no_agent);
+    if ((r = step_done(st, s)) < 0)
+        goto fail;
+    b->id = sqlite3_last_insert_rowid(store_db(st));
+    if ((r = insert_files(st, b)) < 0)
+        goto fail;
+    if ((r = txn_commit(st, &t)) < 0)
+        goto fail;
+    b->version = version;
+    b->created = now;
+    return 0;
+fail:
+    txn_rollback(st, &t);
+    return r == -EEXIST ? -EIO : r;
+}
+
+static int row_to_build(sqlite3_stmt *s, struct build *b)
+{
+    memset(b, 0, sizeof *b);
+    b->id = sqlite3_column_int64(s, 0);
+    col_text(s, 1, b->name, sizeof b->name);
+    b->version = sqlite3_column_int(s, 2);
+    const unsigned char *kind = sqlite3_column_text(s, 3);
+    if (!kind || build_kind_parse((const char *)kind, &b->kind) < 0)
+        return -EIO;
+    col_text(s, 4, b->cmdline, sizeof b->cmdline);
+    col_text(s, 5, b->san_uri, sizeof b->san_uri);
+    col_text(s, 6, b->source, sizeof b->source);
+    b->created = sqlite3_column_int64(s, 7);
+    b->no_agent = sqlite3_column_int(s, 8) != 0;
+    return 0;
+}
+
+static int load_files(struct store *st, struct build *b)
+{
+    STMT(st, Q_FILES_GET,
+         "SELECT role, name, sha256, size, args, layered FROM build_files WHERE build_id = ? ORDER BY position");
+    sqlite3_bind_int64(s, 1, b->id);
+    size_t cap = 0;
+    int rc, r = 0;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        if (b->n_files == cap) {
+            size_t ncap = cap ? cap * 2 : 8;
+            struct build_file *nf = realloc(b->files, ncap * sizeof *nf);
+            if (!nf) {
+                r = -ENOMEM;
+                break;
+            }
+            b->files = nf;
+            cap = ncap;
+        }
+        struct build_file *f = &b->files[b->n_files];
+        memset(f, 0, sizeof *f);
+        const unsigned char *role = sqlite3_column_text(s, 0);
+        if (!role || role_parse((const char *)role, &f->role) < 0) {
+            r = -EIO;
+            break;
+        }
+        col_text(s, 1, f->name, sizeof f->name);
+        col_text(s, 2, f->sha256, sizeof f->sha256);
+        f->size = (uint64_t)sqlite3_column_int64(s, 3);
+        col_text(s, 4, f->args, sizeof f->args);
+        f->layered = sqlite3_column_int(s, 5) != 0;
+        b->n_files++;
+    }
+    if (r == 0 && rc != SQLITE_DONE)
+        r = -EIO;
+    done(s);
+    if (r < 0)
+        build_clear(b);
+    return r;
+}
+
+int store_build_get(struct store *st, const char *name, int version, struct build *out)
+{
+    if (version < 0)
+        return -EINVAL;
+    sqlite3_stmt *s = version == 0
+                          ? store_stmt(st, Q_BUILD_LATEST,
+                                       "SELECT " BUILD_COLS " FROM builds WHERE name = ? ORDER BY version DESC LIMIT 1")
+                          : store_stmt(st, Q_BUILD_GET, "SELECT " BUILD_COLS " FROM builds WHERE name = ? AND version = ?");
+    if (!s)
+        return -EIO;
+    sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+    if (version)
+        sqlite3_bind_int(s, 2, version);
+    int rc = sqlite3_step(s), r;
+    if (rc == SQLITE_ROW)
+        r = row_to_build(s, out);
+    else
+        r = rc == SQLITE_DONE ? -ENOENT : -EIO;
+    done(s);
+    if (r < 0)
+        return r;
+    return load_files(st, out);
+}
+
+int store_build_foreach(struct store *st, int (*cb)(const struct build *, void *), void *arg)
+{
+    STMT(st, Q_BUILD_ALL, "SELECT " BUILD_COLS " FROM builds ORDER BY name, version");
+    struct build *b = malloc(sizeof *b);
+    if (!b)
+        return -ENOMEM;
+    int rc, r = 0;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        if ((r = row_to_build(s, b)) < 0 || (r = cb(b, arg)) != 0)
+            break;
+    }
+    if (r == 0 && rc != SQLITE_DONE)
+        r = -EIO;
+    sqlite3_reset(s);
+    free(b);
+    return r;
+}
+
+int store_build_delete(struct store *st, const char *name, int version)
+{
+    if (version < 0)
+        return -EINVAL;
+    struct txn t;
+    int r = txn_begin(st, &t);
+    if (r < 0)
+        return r;
+    sqlite3_stmt *s = store_stmt(st, Q_BUILD_COUNT,
+                                 "SELECT count(*) FROM builds WHERE name = ?1 AND (?2 = 0 OR version = ?2)");
+    if (!s) {
+        r = -EIO;
+        goto fail;
+    }
+    sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+    sqlite3_bind_int(s, 2, version);
+    int64_t n = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : -1;
+    done(s);
+    if (n <= 0) {
+        r = n < 0 ? -EIO : -ENOENT;
+        goto fail;
+    }
+    /* The rule in store_build.h: a host following the latest blocks every
+     * version; a pinned host blocks its version; deleting all is blocked
+     * by any host naming NAME. */
+    s = store_stmt(st, Q_BUILD_USED,
+                   "SELECT count(*) FROM hosts WHERE build = ?1"
+                   " AND (?2 = 0 OR build_version = 0 OR build_version = ?2)");
+    if (!s) {
+        r = -EIO;
+        goto fail;
+    }
+    sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+    sqlite3_bind_int(s, 2, version);
+    n = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : -1;
+    done(s);
+    if (n != 0) {
+        r = n < 0 ? -EIO : -EBUSY;
+        goto fail;
+    }
+    s = store_stmt(st, Q_BUILD_DELETE, "DELETE FROM builds WHERE name = ?1 AND (?2 = 0 OR version = ?2)");
+    if (!s) {
+        r = -EIO;
+        goto fail;
+    }
+    sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+    sqlite3_bind_int(s, 2, version);
+    if ((r = step_done(st, s)) < 0 || (r = txn_commit(st, &t)) < 0)
+        goto fail;
+    return 0;
+fail:
+    txn_rollback(st, &t);
+    return r;
+}
+
+/* Hosts */
+
+#define HOST_COLS "id, name, mac, build, build_version, vlan"
+
+static void row_to_host(sqlite3_stmt *s, struct host *h)
+{
+    memset(h, 0, sizeof *h);
+    h->id = sqlite3_column_int64(s, 0);
+    col_text(s, 1, h->name, sizeof h->name);
+    const void *mac = sqlite3_column_blob(s, 2);
+    if (mac && sqlite3_column_bytes(s, 2) == 6)
+        memcpy(h->mac, mac, 6);
+    col_text(s, 3, h->build, sizeof h->build);
+    h->build_version = sqlite3_column_int(s, 4);
+    h->vlan = sqlite3_column_int(s, 5);
+}
+
+int store_host_put(struct store *st, struct host *h)
+{
+    if (!build_name_valid(h->name) || (h->build[0] && !build_name_valid(h->build)) || h->build_version < 0 ||
+        h->vlan < 0 || h->vlan > 4094)
+        return -EINVAL;
+    sqlite3_stmt *s = store_stmt(st, Q_HOST_MAC_OWNER, "SELECT name FROM hosts WHERE mac = ?");
+    if (!s)
+        return -EIO;
+    sqlite3_bind_blob(s, 1, h->mac, 6, SQLITE_STATIC);
+    bool taken = sqlite3_step(s) == SQLITE_ROW && strcmp((const char *)sqlite3_column_text(s, 0), h->name) != 0;
+    done(s);
+    if (taken)
+        return -EEXIST;
+    int64_t now = clock_wall_s();
+    s = store_stmt(st, Q_HOST_UPSERT,
+                   "INSERT INTO hosts (name, mac, build, build_version, vlan, created, updated)"
+                   " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)"
+                   " ON CONFLICT(name) DO UPDATE SET mac = excluded.mac, build = excluded.build,"
+                   " build_version = excluded.build_version, vlan = excluded.vlan, updated = excluded.updated"
+                   " RETURNING id");
+    if (!s)
+        return -EIO;
+    sqlite3_bind_text(s, 1, h->name, -1, SQLITE_STATIC);
+    sqlite3_bind_blob(s, 2, h->mac, 6, SQLITE_STATIC);
+    sqlite3_bind_text(s, 3, h->build, -1, SQLITE_STATIC);
+    sqlite3_bind_int(s, 4, h->build_version);
+    sqlite3_bind_int(s, 5, h->vlan);
+    sqlite3_bind_int64(s, 6, now);
+    int rc = sqlite3_step(s), r = 0;
+    if (rc == SQLITE_ROW) {
+        h->id = sqlite3_column_int64(s, 0);
+        rc = sqlite3_step(s);
+    }
+    if (rc != SQLITE_DONE) {
+        r = (sqlite3_extended_errcode(store_db(st)) & 0xff) == SQLITE_CONSTRAINT ? -EEXIST : -EIO;
+        if (r == -EIO)
+            log_error("store", "host %s: %s", h->name, store_errmsg(st));
+    }
+    done(s);
+    return r;
+}
+
+static int host_get(sqlite3_stmt *s, struct host *out)
+{
+    int rc = sqlite3_step(s), r;
+    if (rc == SQLITE_ROW) {
+        row_to_host(s, out);
+        r = 0;
+    } else {
+        r = rc == SQLITE_DONE ? -ENOENT : -EIO;
+    }
+    done(s);
+    return r;
+}
+
+int store_host_by_mac(struct store *st, const uint8_t mac[6], struct host *out)
+{
+    STMT(st, Q_HOST_BY_MAC, "SELECT " HOST_COLS " FROM hosts WHERE mac = ?");
+    sqlite3_bind_blob(s, 1, mac, 6, SQLITE_STATIC);
+    return host_get(s, out);
+}
+
+int store_host_by_name(struct store *st, const char *name, struct host *out)
+{
+    STMT(st, Q_HOST_BY_NAME, "SELECT " HOST_COLS " FROM hosts WHERE name = ?");
+    sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+    return host_get(s, out);
+}
+
+int store_host_delete(struct store *st, const char *name)
+{
+    STMT(st, Q_HOST_DELETE, "DELETE FROM hosts WHERE name = ?");
+    sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+    int r = step_done(st, s);
+    if (r == 0 && sqlite3_changes(store_db(st)) == 0)
+        r = -ENOENT;
+    return r;
+}
+
+int store_host_foreach(struct store *st, int (*cb)(const struct host *, void *), void *arg)
+{
+    STMT(st, Q_HOST_ALL, "SELECT " HOST_COLS " FROM hosts ORDER BY name");
+    struct host h;
+    int rc, r = 0;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        row_to_host(s, &h);
+        if ((r = cb(&h, arg)) != 0)
+            break;
+    }
+    if (r == 0 && rc != SQLITE_DONE)
+        r = -EIO;
+    sqlite3_reset(s);
+    return r;
+}
