@@ -11,6 +11,7 @@
 
 #include "conf/conf.h"
 #include "dhcp/dhcp_service.h"
+#include "boot/script.h"
 #include "http/http_service.h"
 #include "store/store.h"
 #include "tftp/tftp_service.h"
@@ -69,6 +70,11 @@ static void on_reload(evutil_socket_t sig, short what, void *arg)
     log_info("serve", "SIGHUP: reloading %s", s->conf->path);
     if (conf_load(s->conf->path, &next, err, sizeof err) < 0) {
         log_error("serve", "reload refused, keeping the running config: %s", err);
+        return;
+    }
+    if (boot_templates_check(next, err, sizeof err) < 0) {
+        log_error("serve", "reload refused, keeping the running config: %s", err);
+        conf_free(next);
         return;
     }
     if (strcmp(next->state_dir, s->conf->state_dir) != 0) {
@@ -158,6 +164,12 @@ int serve_main(int argc, char **argv)
     }
     log_setup(s.conf->log_format, s.conf->log_level, stderr);
     signal(SIGPIPE, SIG_IGN);
+    /* A broken operator template must stop startup, not the first boot. */
+    if (boot_templates_check(s.conf, err, sizeof err) < 0) {
+        fprintf(stderr, "midwife: %s\n", err);
+        conf_free(s.conf);
+        return 1;
+    }
 
     int rc = 1;
     /* libevent 2.1 runs its timers on CLOCK_MONOTONIC on Linux, so a wall
@@ -209,6 +221,11 @@ int check_main(int argc, char **argv)
     char err[1024];
     if (conf_load(path, &c, err, sizeof err) < 0) {
         fprintf(stderr, "midwife: %s\n", err);
+        return 1;
+    }
+    if (boot_templates_check(c, err, sizeof err) < 0) {
+        fprintf(stderr, "midwife: %s\n", err);
+        conf_free(c);
         return 1;
     }
     printf("%s: ok (%zu subnets, %zu reservations)\n", path, c->n_subnets, c->n_reservations);
