@@ -868,6 +868,10 @@ static int conn_write(struct conn *c)
         batch += (uint64_t)n;
         m_bytes.value += (uint64_t)n;
         c->file_off += (uint64_t)n;
+        /* Short of what was asked: the socket buffer is full. Waiting now
+         * saves the sendfile that would only say EAGAIN. */
+        if ((uint64_t)n < want && c->file_off < c->file_end)
+            goto wait;
     }
     /* done */
     if (c->keep_alive) {
@@ -1042,6 +1046,9 @@ static void conn_new(struct http_service *svc, int fd, const struct sockaddr_in 
     if (!c->in || !c->ev_rd || !c->ev_wr || !c->timer)
         goto fail;
     format_peer(peer, c->peer, sizeof c->peer);
+    /* Heads and small bodies leave in one sendmsg and files behind
+     * MSG_MORE, so Nagle has nothing to coalesce; it could only hold back
+     * the tail of a response until the client's delayed ACK. */
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     c->next = svc->conns;

@@ -207,7 +207,7 @@ static struct archive *archive_open(const char *path, char *err, size_t errlen)
     archive_read_support_filter_all(a);
     archive_read_support_format_all(a);
     if (archive_read_open_filename(a, path, READ_BLOCK) != ARCHIVE_OK) {
-        snprintf(err, errlen, "%s: not a directory or a readable archive (%s)", path, archive_error_string(a));
+        snprintf(err, errlen, "%.120s: not a directory or a readable archive (%.80s)", path, archive_error_string(a));
         archive_read_free(a);
         return NULL;
     }
