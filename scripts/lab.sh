@@ -85,10 +85,19 @@ say "$LAB/lab.conf"
 "$MIDWIFE" check -c "$LAB/lab.conf" | sed 's/^/    /' || fail "the lab config does not check"
 
 step "Importing them as the build \"lab\" (content-addressed under $LAB/state)"
-say "midwife build import lab $LAB/build --kind linux --kernel vmlinuz --initrd initrd.gz --cmdline '$CMDLINE'"
-(cd "$LAB/build" && "$MIDWIFE" build import lab "$LAB/build" -c "$LAB/lab.conf" --kind linux \
-  --kernel vmlinuz --initrd initrd.gz --cmdline "$CMDLINE") 2>&1 | sed 's/^/    /'
-[ "${PIPESTATUS[0]}" -eq 0 ] || fail "midwife build import failed"
+# The store survives lab runs: import again only when a file changed
+# (every import publishes a new version; the files are stored once anyway).
+current=$("$MIDWIFE" build show lab -c "$LAB/lab.conf" -o json 2>/dev/null)
+if printf '%s' "$current" | grep -q "$(sha256sum <"$LAB/build/vmlinuz" | cut -c1-64)" &&
+  printf '%s' "$current" | grep -q "$(sha256sum <"$LAB/build/initrd.gz" | cut -c1-64)" &&
+  printf '%s' "$current" | grep -qF "$CMDLINE"; then
+  say "the latest version of \"lab\" already has this kernel, initrd and command line"
+else
+  say "midwife build import lab $LAB/build --kind linux --kernel vmlinuz --initrd initrd.gz --cmdline '$CMDLINE'"
+  (cd "$LAB/build" && "$MIDWIFE" build import lab "$LAB/build" -c "$LAB/lab.conf" --kind linux \
+    --kernel vmlinuz --initrd initrd.gz --cmdline "$CMDLINE") 2>&1 | sed 's/^/    /'
+  [ "${PIPESTATUS[0]}" -eq 0 ] || fail "midwife build import failed"
+fi
 "$MIDWIFE" build show lab -c "$LAB/lab.conf" 2>&1 | sed 's/^/    /'
 
 step "Adding a host record: MAC $VM_MAC boots the build \"lab\""
@@ -133,7 +142,7 @@ qemu_wait_exit 60 || fail "the VM did not power off"
 say "and powered itself off (the initrd's last step)"
 cmdline=$(grep -a 'midwife-fact: cmdline=' "$LAB/console.log" | tr -d '\r' | head -n 1)
 say "its kernel command line: ${cmdline#midwife-fact: cmdline=}"
-nreq=$(midwife_log | grep -c '/boot/\(ipxe\|file/\)')
+nreq=$(midwife_log | grep -c '"GET /boot/\(ipxe\|file/\)')
 say "midwife's log has $nreq HTTP requests for the script and the build's files"
 lease=$(lease_of "$LAB/state" "$VM_MAC" | awk -F'|' '$2 == 1 {print $1; exit}')
 if [ -n "$lease" ]; then

@@ -17,8 +17,14 @@ void http_date_format(int64_t t, char out[HTTP_DATE_LEN + 1])
         memcpy(out, "Thu, 01 Jan 1970 00:00:00 GMT", HTTP_DATE_LEN + 1);
         return;
     }
-    snprintf(out, HTTP_DATE_LEN + 1, "%s, %02d %s %04d %02d:%02d:%02d GMT", wday[tm.tm_wday],
-             tm.tm_mday, mon[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    /* The compiler cannot see that struct tm's fields are in range, so
+     * format into room for the worst case; the year check above makes the
+     * result exactly HTTP_DATE_LEN characters. */
+    char tmp[96];
+    snprintf(tmp, sizeof tmp, "%s, %02d %s %04d %02d:%02d:%02d GMT", wday[tm.tm_wday], tm.tm_mday,
+             mon[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    memcpy(out, tmp, HTTP_DATE_LEN);
+    out[HTTP_DATE_LEN] = '\0';
 }
 
 static int num(const char *s, int n)

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every end-to-end test (tests/e2e/test_*.sh) against MIDWIFE_BINARY.
-# The VM tests (test_*_vm.sh, slow, one core each under TCG) start first in
+# The VM tests (test_*_vm.sh, slow, one core per VM under TCG; http_boot_vm
+# runs two VMs side by side) start first in
 # the background; the fast client tests run one after another meanwhile.
 # Prints one line per test and ends with "e2e: N passed, M failed".
 #

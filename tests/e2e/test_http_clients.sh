@@ -110,6 +110,15 @@ expect_code head 200
 [ -n "$(hdr head last-modified)" ] || fail "HEAD: no Last-Modified"
 pass "HEAD build file: same length and validators, no body"
 
+req inm "$URL" -H "If-None-Match: $ETAG"
+expect_code inm 304
+[ "$GOT" = 0 ] || fail "304 came with a body ($GOT bytes)"
+req ims "$URL" -H "If-Modified-Since: $LASTMOD"
+expect_code ims 304
+req inm2 "$URL" -H 'If-None-Match: "something-else"'
+expect_code inm2 200
+pass "conditional GET: If-None-Match / If-Modified-Since → 304, another ETag → 200"
+
 # --- ranges ----------------------------------------------------------------------
 req r1 "$URL" -H 'Range: bytes=0-99'
 expect_code r1 206
@@ -153,9 +162,13 @@ expect_code script 200
 head -n 1 "$T/out/script" | grep -q '^#!ipxe' || fail "script for an unknown host: no #!ipxe header"
 pass "boot program from the TFTP root (GET, range); script for an unknown host"
 
-for p in /nope /boot/ /boot/file/ "/boot/file/$(printf '%064d' 0)/x" /boot/program/missing.kpxe /healthzz; do
+for p in /nope "/boot/file/$(printf '%064d' 0)/x" /boot/program/missing.kpxe /healthzz /boot/nope; do
   req nf "$B$p"
   case $CODE in 404) ;; *) fail "GET $p: status $CODE, expected 404" ;; esac
+done
+for p in /boot/ /boot/file/ /boot/file/abc/x /boot/program/; do
+  req nf "$B$p"
+  case $CODE in 4??) ;; *) fail "GET $p: status $CODE, expected 4xx" ;; esac
 done
 req badmac "$B/boot/ipxe?mac=not-a-mac"
 case $CODE in 4??) ;; *) fail "GET /boot/ipxe?mac=not-a-mac: status $CODE, expected 4xx" ;; esac
@@ -185,6 +198,7 @@ pass "$n traversal attempts refused with 4xx, nothing leaked"
 big=$(head -c 40000 /dev/zero | tr '\0' x)
 req bighdr "$URL" -H "X-Big: $big"
 case $CODE in 4?? | 000) ;; *) fail "a 40 kB header: status $CODE, expected 4xx or a closed connection" ;; esac
+bigcode=$CODE
 many=()
 for ((i = 0; i < 300; i++)); do many+=(-H "X-H$i: v"); done
 req manyhdr "$URL" "${many[@]}"
@@ -192,7 +206,7 @@ case $CODE in 4?? | 000 | 200) ;; *) fail "300 headers: status $CODE" ;; esac
 log "300 small headers → $CODE"
 req after "$B/healthz"
 expect_code after 200
-pass "a 40 kB header refused (status $CODE); the server answers afterwards"
+pass "a 40 kB header refused (status $bigcode); the server answers afterwards"
 
 http_get "$NS" "$URL" -v -o /dev/null -o /dev/null "$B/healthz" 2>"$T/out/ka.err" >/dev/null ||
   fail "two URLs in one curl failed"
@@ -236,6 +250,7 @@ head -c 3000 /dev/urandom >"$E/JUMPSTRT.GZ"
 head -c 500 /dev/urandom >"$E/USEROPTS.GZ"
 head -c 40000 /dev/urandom >"$E/S.V00"
 head -c 1000 /dev/urandom >"$E/MBOOT.C32"
+head -c 2000 /dev/urandom >"$E/EFI/BOOT/BOOTX64.EFI"
 cat >"$E/BOOT.CFG" <<'EOF'
 bootstate=0
 title=Loading ESXi installer
@@ -260,8 +275,10 @@ with_timeout 60 xorriso -as mkisofs -quiet -R -J -V DEBIAN-TEST -o "$T/debian.is
   { cat "$T/out/xorriso.err" >&2; fail "xorriso (debian)"; }
 
 # check_build NAME KIND FILE...: `build show NAME -o json` has that kind and
-# exactly these files' checksums, in this order; each is served by HTTP
-# under /boot/file/SHA/NAME with the same bytes.
+# exactly these files' checksums as its kernel and modules, in this order;
+# every file of the build (loaders too) is served by HTTP under
+# /boot/file/SHA/NAME with the same bytes.
+BOOTFILES='[.. | objects | select(has("sha256") and (.role == "kernel" or .role == "module"))]'
 check_build() {
   local name=$1 kind=$2 json got want f s fname
   shift 2
@@ -270,7 +287,7 @@ check_build() {
   got=$(jq -r 'first(.. | objects | select(has("kind")) | .kind)' <"$T/out/$name.json") ||
     fail "build show $name -o json: not JSON"
   [ "$got" = "$kind" ] || { cat "$T/out/$name.json" >&2; fail "build $name: kind '$got', expected '$kind'"; }
-  got=$(jq -r '[.. | objects | select(has("sha256")) | .sha256] | join(" ")' <"$T/out/$name.json")
+  got=$(jq -r "$BOOTFILES"' | map(.sha256) | join(" ")' <"$T/out/$name.json")
   want=""
   for f in "$@"; do want="$want${want:+ }$(sha "$f")"; done
   if [ "$got" != "$want" ]; then
@@ -279,13 +296,9 @@ check_build() {
   fi
   # Serve each, under the name the build gives it.
   while IFS='|' read -r s fname; do
-    for f in "$@"; do
-      [ "$(sha "$f")" = "$s" ] || continue
-      req iso-file "$B/boot/file/$s/$fname"
-      expect_code iso-file 200
-      cmp -s "$T/out/iso-file" "$f" || fail "build $name: /boot/file/$s/$fname differs from $f"
-      break
-    done
+    req iso-file "$B/boot/file/$s/$fname"
+    expect_code iso-file 200
+    [ "$(sha "$T/out/iso-file")" = "$s" ] || fail "build $name: /boot/file/$s/$fname has other content"
   done < <(jq -r '.. | objects | select(has("sha256")) | "\(.sha256)|\(.name)"' <"$T/out/$name.json")
 }
 
@@ -293,15 +306,58 @@ midwife_cli build import esxi "$T/esxi.iso" -c "$CONF" | sed 's/^/    /' ||
   fail "build import of the ESXi-like ISO"
 check_build esxi esxi "$E/B.B00" "$E/JUMPSTRT.GZ" "$E/USEROPTS.GZ" "$E/S.V00"
 grep -q runweasel "$T/out/esxi.json" || fail "build esxi: kernelopt 'runweasel' missing"
-names=$(jq -r '[.. | objects | select(has("sha256")) | .name | ascii_downcase | ltrimstr("/")] | join(" ")' \
-  <"$T/out/esxi.json")
+names=$(jq -r "$BOOTFILES"' | map(.name | ascii_downcase | ltrimstr("/")) | join(" ")' <"$T/out/esxi.json")
 [ "$names" = "b.b00 jumpstrt.gz useropts.gz s.v00" ] || fail "build esxi: file names [$names]"
+loader=$(jq -r '[.. | objects | select(.role? == "loader")] | map("\(.name)=\(.sha256)") | join(" ")' <"$T/out/esxi.json")
+log "esxi loader files: ${loader:-none}"
+case " $loader " in
+  *" mboot.c32=$(sha "$E/MBOOT.C32") "*) ;;
+  *) fail "build esxi: loader files [$loader]: no mboot.c32 with MBOOT.C32's checksum" ;;
+esac
+case " $loader " in
+  *"=$(sha "$E/EFI/BOOT/BOOTX64.EFI") "*) ;;
+  *) fail "build esxi: loader files [$loader]: no EFI loader with BOOTX64.EFI's checksum" ;;
+esac
 pass "ESXi-like ISO → kind esxi, b.b00 + jumpstrt.gz, useropts.gz, s.v00 in order, served intact"
+
+# A host booting it: the script starts ESXi's BIOS loader (mboot.c32) with a
+# per-host boot.cfg whose kernel and modules are pinned by checksum and
+# resolve, relative to its prefix, to the files themselves.
+ESX_MAC=52:54:00:00:0e:01
+midwife_cli host set esx1 --mac "$ESX_MAC" --build esxi -c "$CONF" >/dev/null || fail "host set esx1"
+req esx-script "$B/boot/ipxe?mac=${ESX_MAC//:/-}"
+expect_code esx-script 200
+sed 's/^/    | /' "$T/out/esx-script"
+cfg_url=$(sed -n "s|^kernel $B/boot/file/$(sha "$E/MBOOT.C32")/mboot.c32 -c \(http://[^ ]*\)\$|\1|p" "$T/out/esx-script")
+[ -n "$cfg_url" ] || fail "the esxi script does not start mboot.c32 (by checksum) with -c BOOT.CFG-URL"
+grep -q "^kernel $B/boot/file/$(sha "$E/EFI/BOOT/BOOTX64.EFI")/[^ ]* -c $cfg_url\$" "$T/out/esx-script" ||
+  fail "the esxi script does not start the EFI loader (by checksum) with the same boot.cfg"
+req esx-cfg "$cfg_url"
+expect_code esx-cfg 200
+sed 's/^/    | /' "$T/out/esx-cfg"
+cfgv() { sed -n "s/^$1=//p" "$T/out/esx-cfg" | tr -d '\r'; }
+prefix=$(cfgv prefix)
+[ "$(cfgv kernel)" = "$(sha "$E/B.B00")/b.b00" ] || fail "boot.cfg: kernel=$(cfgv kernel)"
+cfgv kernelopt | grep -q "runweasel.*midwife\.url=http://" || fail "boot.cfg: kernelopt=$(cfgv kernelopt)"
+want="$(sha "$E/JUMPSTRT.GZ")/jumpstrt.gz --- $(sha "$E/USEROPTS.GZ")/useropts.gz --- $(sha "$E/S.V00")/s.v00"
+[ "$(cfgv modules)" = "$want" ] || fail "boot.cfg: modules=$(cfgv modules), expected $want"
+for m in "$(cfgv kernel)" $(cfgv modules | sed 's/ --- / /g'); do
+  req esx-mod "$prefix/$m"
+  expect_code esx-mod 200
+  [ "$(sha "$T/out/esx-mod")" = "${m%%/*}" ] || fail "boot.cfg: $prefix/$m has other content"
+done
+pass "ESXi host: mboot.c32 / BOOTX64.EFI with its per-host boot.cfg; kernel and modules pinned, in order, fetchable"
 
 midwife_cli build import debian "$T/debian.iso" -c "$CONF" | sed 's/^/    /' ||
   fail "build import of the Debian-like ISO"
 check_build debian linux "$D/install.amd/vmlinuz" "$D/install.amd/initrd.gz"
 pass "Debian-netboot-like ISO → kind linux, vmlinuz + initrd.gz, served intact"
+
+# The same layout as a tarball.
+tar -C "$D" -czf "$T/debian.tar.gz" . || fail "tar"
+midwife_cli build import debian-tgz "$T/debian.tar.gz" -c "$CONF" >/dev/null || fail "build import of a tarball"
+check_build debian-tgz linux "$D/install.amd/vmlinuz" "$D/install.amd/initrd.gz"
+pass "the same layout as a .tar.gz → the same linux build"
 
 # Content-addressed: importing the same ISO again stores nothing new.
 nblobs=$(find "$T/state" -type f | wc -l)
@@ -309,6 +365,22 @@ midwife_cli build import esxi-again "$T/esxi.iso" -c "$CONF" >/dev/null || fail 
 [ "$(find "$T/state" -type f | wc -l)" -le $((nblobs + 1)) ] ||
   log "note: a second import of the same ISO added files under state_dir"
 midwife_cli build list -c "$CONF" | sed 's/^/    /'
+
+# rm refuses a build a host uses, and works once it does not.
+if with_timeout 30 "$MIDWIFE" build rm esxi -c "$CONF" >"$T/out/rm.err" 2>&1; then
+  fail "build rm esxi succeeded while host esx1 uses it"
+fi
+log "build rm esxi (in use): $(head -n 1 "$T/out/rm.err")"
+midwife_cli host rm esx1 -c "$CONF" >/dev/null || fail "host rm esx1"
+midwife_cli build rm esxi -c "$CONF" >/dev/null || fail "build rm esxi once unused"
+midwife_cli build show esxi -c "$CONF" >/dev/null 2>&1 && fail "build esxi still there after rm"
+req esx-gone "$B/boot/ipxe?mac=${ESX_MAC//:/-}"
+expect_code esx-gone 200
+grep -q '^exit' "$T/out/esx-gone" || fail "a removed host's script does not exit"
+# Its files are still shared by esxi-again: still served.
+req esx-shared "$B/boot/file/$(sha "$E/S.V00")/s.v00"
+expect_code esx-shared 200
+pass "build rm refused while in use; after host rm it goes, shared files stay"
 
 midwife_alive || fail "midwife died"
 midwife_stop 10
