@@ -45,6 +45,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "boot/boot.h"
 #include "boot/script.h"
 #include "http/http_cond.h"
 #include "http/http_path.h"
@@ -499,9 +500,9 @@ static int base_url(struct conn *c, char *out, size_t len)
         socklen_t sl = sizeof local;
         if (getsockname(c->fd, (struct sockaddr *)&local, &sl) < 0 || local.sin_family != AF_INET)
             return -EIO;
-        char ip[INET_ADDRSTRLEN];
-        inet_ntop(AF_INET, &local.sin_addr, ip, sizeof ip);
-        snprintf(out, len, "http://%s:%u", ip, ntohs(local.sin_port));
+        /* The same spelling DHCP hands out, so a host sees one base URL. */
+        if (boot_http_base(c->svc->conf, ntohl(local.sin_addr.s_addr), out, len) < 0)
+            return -EIO;
     }
     size_t n = strlen(out);
     while (n > 0 && out[n - 1] == '/')

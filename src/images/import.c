@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "boot/template.h"
 #include "images/blobs.h"
 #include "images/bootcfg.h"
 #include "images/source.h"
@@ -399,6 +400,14 @@ int image_import(const char *state_dir, struct store *st, const struct import_op
     }
     if (o->cmdline)
         snprintf(p->cmdline, sizeof p->cmdline, "%s", o->cmdline);
+    /* Refuse now what the script renderer would refuse at boot time: a
+     * build that imports must be bootable. */
+    char why[160];
+    if (p->cmdline[0] && !tmpl_value_ok(TMPL_CMDLINE, p->cmdline, why, sizeof why)) {
+        snprintf(err, errlen, "command line refused: %s", why);
+        r = -EINVAL;
+        goto out;
+    }
 
     sha = calloc(p->n ? p->n : 1, sizeof *sha);
     size = calloc(p->n ? p->n : 1, sizeof *size);
