@@ -47,6 +47,7 @@ fuzz: deps-build build-fuzz/build.ninja
 bench: deps-bench build
 	bench/dhcp build/midwife
 	bench/tftp build/midwife
+	bench/http build/midwife
 
 clean:
 	rm -rf build build-san build-fuzz
