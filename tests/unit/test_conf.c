@@ -104,6 +104,28 @@ static void full_config_is_typed(void **state)
     assert_null(conf_boot_program(c, 43));
     assert_int_equal(c->tftp_port, 1069);
     assert_int_equal(c->tftp_max_blksize, 8192);
+    /* [http] defaults, and the iPXE script default that follows them */
+    assert_true(c->http_enabled);
+    assert_int_equal(c->http_port, 80);
+    assert_string_equal(c->ipxe_script, "http://10.0.0.1/boot/{mac}"); /* set explicitly above */
+    conf_free(c);
+
+    assert_int_equal(write_conf(BASE SUBNET "[http]\nport = 8080\npublic_url = http://boot.example:8080\n"
+                                            "idle_timeout = 1m\n[boot]\ndefault_build = discovery\n"),
+                     0);
+    if (conf_load(path, &c, err, sizeof err) < 0)
+        fail_msg("%s", err);
+    assert_int_equal(c->http_port, 8080);
+    assert_string_equal(c->http_public_url, "http://boot.example:8080");
+    assert_int_equal(c->http_idle_timeout, 60);
+    assert_string_equal(c->boot_default_build, "discovery");
+    assert_string_equal(c->ipxe_script, "{http}/boot/ipxe?mac={mac}");
+    conf_free(c);
+
+    assert_int_equal(write_conf(BASE SUBNET "[http]\nenabled = no\n"), 0);
+    if (conf_load(path, &c, err, sizeof err) < 0)
+        fail_msg("%s", err);
+    assert_string_equal(c->ipxe_script, "boot.ipxe"); /* no HTTP: the TFTP script */
     conf_free(c);
 }
 
@@ -139,6 +161,13 @@ static void broken_configs_name_line_and_reason(void **state)
         {"[server]\nstate_dir = /x\n[dhcp]\nenabled = no\n", ": [tftp] is missing required key 'root'"},
         {"[server]\nstate_dir = /x\n[dhcp]\nenabled = maybe\n", ":4: enabled: expected yes or no, got 'maybe'"},
         {"state_dir = /x\n", ":1: key 'state_dir' outside any section"},
+        {BASE SUBNET "[http]\npublic_url = http://a.example/\n", ":11: public_url: expected http://HOST"},
+        {BASE SUBNET "[http]\npublic_url = http://a.example/${x}\n", ":11: public_url: expected http://HOST"},
+        {BASE SUBNET "[http]\nport = 0\n", ":11: port: too small number '0'"},
+        {BASE SUBNET "[http]\nkeepalive = yes\n", ":11: unknown key 'keepalive' in [http]"},
+        {BASE SUBNET "[boot]\ndefault_build = a/b\n", ":11: default_build: 'a/b' is not a build name"},
+        {BASE SUBNET "[boot]\nextra_cmdline = a;reboot\n", ":11: extra_cmdline: character ';' is not allowed"},
+        {BASE SUBNET "[boot]\ntemplates = /nonexistent-dir\n", ":11: templates: '/nonexistent-dir' is not a directory"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         assert_int_equal(write_conf(cases[i].text), 0);
