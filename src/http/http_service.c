@@ -184,12 +184,7 @@ static struct ratelimit bad_log = RATELIMIT_INIT(10000, 20);
 
 static bool may_log_bad(void)
 {
-    unsigned suppressed = 0;
-    if (!ratelimit_allow(&bad_log, clock_mono_ms(), &suppressed))
-        return false;
-    if (suppressed)
-        log_warn("http", "%u similar messages suppressed", suppressed);
-    return true;
+    return log_ratelimited_ok(&bad_log, "http");
 }
 
 /* ---- connection lifetime ---- */

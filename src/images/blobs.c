@@ -24,18 +24,6 @@ struct blob_writer {
     uint64_t size;
 };
 
-static bool hex_valid(const char *s)
-{
-    size_t n = strlen(s);
-    if (n != SHA256_HEX_LEN)
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-            return false;
-    }
-    return true;
-}
-
 static void to_hex(const unsigned char *d, char out[SHA256_HEX_LEN + 1])
 {
     static const char digits[] = "0123456789abcdef";
@@ -48,7 +36,7 @@ static void to_hex(const unsigned char *d, char out[SHA256_HEX_LEN + 1])
 
 int blob_path(const char *state_dir, const char *sha256, char *out, size_t outlen)
 {
-    if (!hex_valid(sha256))
+    if (!sha256_hex_valid(sha256))
         return -EINVAL;
     if ((size_t)snprintf(out, outlen, "%s/blobs/%.2s/%s", state_dir, sha256, sha256) >= outlen)
         return -ENAMETOOLONG;
@@ -292,7 +280,7 @@ int blob_import_fd(const char *state_dir, struct store *st, int fd, char sha256[
 
 static int open_blob(const char *state_dir, const char *sha256)
 {
-    if (!hex_valid(sha256))
+    if (!sha256_hex_valid(sha256))
         return -EINVAL;
     int dfd = open_blobs_dir(state_dir, false);
     if (dfd < 0)

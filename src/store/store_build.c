@@ -124,7 +124,7 @@ bool build_text_valid(const char *s)
     return true;
 }
 
-static bool sha256_hex_valid(const char *s)
+bool sha256_hex_valid(const char *s)
 {
     size_t n = strlen(s);
     if (n != SHA256_HEX_LEN)

@@ -68,6 +68,8 @@ const char *build_file_role_name(enum build_file_role r);
 bool build_name_valid(const char *s);
 bool build_file_name_valid(const char *s);
 bool build_text_valid(const char *s);
+/* Exactly 64 lowercase hex digits: the only form a blob name takes. */
+bool sha256_hex_valid(const char *s);
 int build_kind_parse(const char *s, enum build_kind *out);
 void build_clear(struct build *b); /* frees files, keeps the struct */
 

@@ -1,5 +1,7 @@
 #include "util/log.h"
 
+#include "util/clock.h"
+
 #include <stdarg.h>
 #include <string.h>
 #include <time.h>
@@ -126,4 +128,14 @@ bool ratelimit_allow(struct ratelimit *rl, uint64_t now_ms, unsigned *suppressed
     }
     rl->suppressed++;
     return false;
+}
+
+bool log_ratelimited_ok(struct ratelimit *rl, const char *room)
+{
+    unsigned suppressed = 0;
+    if (!ratelimit_allow(rl, clock_mono_ms(), &suppressed))
+        return false;
+    if (suppressed)
+        log_warn(room, "%u similar messages suppressed", suppressed);
+    return true;
 }

@@ -52,4 +52,8 @@ struct ratelimit {
  * receives how many were dropped since the last allowed one. */
 bool ratelimit_allow(struct ratelimit *rl, uint64_t now_ms, unsigned *suppressed);
 
+/* ratelimit_allow() on the monotonic clock, and when a message is allowed
+ * after some were held back, a warning from room saying how many. */
+bool log_ratelimited_ok(struct ratelimit *rl, const char *room);
+
 #endif
