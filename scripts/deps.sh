@@ -6,7 +6,8 @@ set -eu
 
 build_pkgs="meson ninja-build pkg-config gcc clang libclang-rt-14-dev
   libevent-dev libsqlite3-dev libjansson-dev libinih-dev libssl-dev
-  libarchive-dev libmnl-dev libcmocka-dev sqlite3"
+  libarchive-dev libmnl-dev libcmocka-dev sqlite3
+  libcurl4-openssl-dev"
 test_pkgs="iproute2 qemu-system-x86 ipxe-qemu ipxe busybox-static udhcpc
   isc-dhcp-client isc-dhcp-relay tftp-hpa atftp curl cpio dpkg-dev procps psmisc
   iputils-ping openssl xorriso jq python3 util-linux gzip"

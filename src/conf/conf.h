@@ -60,6 +60,16 @@ struct conf_arch_boot {
     char filename[CONF_FILENAME_MAX];
 };
 
+/* One hook (src/lifecycle/hooks.h). */
+enum conf_hook_kind { CONF_HOOK_EXEC, CONF_HOOK_WEBHOOK };
+#define CONF_TRANSITION_MAX 16
+struct conf_hook {
+    char transition[CONF_TRANSITION_MAX]; /* discovered booting born ready failed retired */
+    enum conf_hook_kind kind;
+    char target[PATH_MAX];                /* absolute path of an executable, or an http:// URL */
+    int line;
+};
+
 struct conf {
     char path[PATH_MAX];
 
@@ -128,6 +138,20 @@ struct conf {
      * KIND.ipxe (linux, esxi, chain, sanboot, local, exit) and
      * esxi-boot.cfg. "" = built-ins only. */
     char boot_templates[PATH_MAX];
+
+    /* [lifecycle] */
+    unsigned token_ttl;        /* seconds a boot token lives; default 3600 */
+    uint64_t events_keep;      /* events kept at most; default 200000 */
+    unsigned events_max_age;   /* seconds; 0 = no age bound; default 30 days */
+    unsigned birth_timeout;    /* seconds from kernel fetch to birth before explain calls it lost; default 600 */
+    uint64_t state_max_bytes;  /* a saved state archive's cap; default 64 MiB */
+    bool born_hook_holds;      /* a failing born hook holds the host in configuring; default true */
+
+    /* [hooks]: KEY = PATH... per transition, webhook = URL... for the
+     * transitions in webhook_events (default all), timeout. */
+    struct conf_hook *hooks;
+    size_t n_hooks;
+    unsigned hook_timeout;     /* seconds; default 30 */
 };
 
 /* Parses and validates path. On failure returns a negative errno and writes

@@ -100,7 +100,10 @@ int store_build_foreach(struct store *st, int (*cb)(const struct build *, void *
 int store_build_delete(struct store *st, const char *name, int version);
 
 /* Minimal host records: a MAC that boots a named build. The inventory
- * (identities, profiles, lifecycle) replaces this in a later schema. */
+ * (identities, profiles, lifecycle) replaces this in a later schema.
+ * store_inventory.h defines the new struct host before it includes this
+ * file; while both exist, a file sees one or the other, never both. */
+#ifndef MIDWIFE_STORE_STORE_INVENTORY_H
 struct host {
     int64_t id;
     char name[64];
@@ -118,5 +121,6 @@ int store_host_by_mac(struct store *st, const uint8_t mac[6], struct host *out);
 int store_host_by_name(struct store *st, const char *name, struct host *out); /* -ENOENT */
 int store_host_delete(struct store *st, const char *name);                     /* -ENOENT */
 int store_host_foreach(struct store *st, int (*cb)(const struct host *, void *), void *arg);
+#endif
 
 #endif
