@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "dhcp/dhcp_server.h"
+#include "lifecycle/lifecycle.h"
 #include "util/addr.h"
 #include "util/clock.h"
 #include "util/log.h"
@@ -194,6 +195,62 @@ static void on_commit_timer(evutil_socket_t fd, short what, void *arg)
     flush_queue(arg);
 }
 
+/* The flight recorder's view of one packet (docs/events.md). Packets that
+ * are not DHCP at all, or carry no Ethernet address, are only counted. */
+static void record_exchange(const struct dhcp_server *srv)
+{
+    struct lifecycle *lc = lifecycle_current();
+    if (!lc)
+        return;
+    struct dhcp_exchange x;
+    dhcp_server_last_exchange(srv, &x);
+    if (!x.parsed || !x.has_mac)
+        return;
+    const char *kind;
+    enum event_status st = EVENT_INFO;
+    switch (x.reply_type) {
+    case 2: kind = "dhcp.offer"; break;
+    case 5: kind = "dhcp.ack"; st = EVENT_OK; break;
+    case 6: kind = "dhcp.nak"; st = EVENT_FAIL; break;
+    default:
+        if (x.msg_type == 4)
+            kind = "dhcp.decline", st = EVENT_FAIL;
+        else if (x.msg_type == 7)
+            kind = "dhcp.release";
+        else if (x.drop == DHCP_DROP_OTHER_SERVER)
+            kind = "dhcp.other_server";
+        else if (x.drop != DHCP_DROP_NONE)
+            kind = "dhcp.ignored", st = EVENT_FAIL;
+        else
+            return;
+    }
+    static const char *const clients[] = {"plain", "pxe", "http", "ipxe"};
+    const char *client = (unsigned)x.client < 4 ? clients[x.client] : "plain";
+    char addr[IPV4_STRLEN], gi[IPV4_STRLEN], file[CONF_URL_MAX * 2], data[CONF_URL_MAX * 2 + 256];
+    format_ipv4(x.address, addr);
+    format_ipv4(x.giaddr, gi);
+    /* The boot file comes from the config, but may hold a quote. */
+    log_escape(file, sizeof file, x.file, strlen(x.file));
+    for (char *q = file; *q; q++)
+        if (*q == '"' || *q == '\\')
+            *q = '_';
+    snprintf(data, sizeof data,
+             "{\"xid\":%u,\"address\":\"%s\",\"subnet\":\"%s\",\"client\":\"%s\",\"arch\":%d,"
+             "\"file\":\"%s\",\"giaddr\":\"%s\",\"why\":\"%s\"}",
+             x.xid, addr, x.subnet ? x.subnet : "", client, x.arch, file, gi,
+             x.drop != DHCP_DROP_NONE ? dhcp_drop_name(x.drop) : "");
+    const char *what = x.reply_type == 2   ? "offered"
+                       : x.reply_type == 5 ? "acknowledged"
+                       : x.reply_type == 6 ? "refused (NAK)"
+                                           : "";
+    if (what[0])
+        lifecycle_recordf(lc, kind, st, x.mac, data, "%s %s to a %s client%s%s", what, addr, client,
+                          file[0] ? ", boot file " : "", file);
+    else
+        lifecycle_recordf(lc, kind, st, x.mac, data, "%s: %s", kind + 5,
+                          x.drop != DHCP_DROP_NONE ? dhcp_drop_name(x.drop) : addr);
+}
+
 static void on_readable(evutil_socket_t fd, short what, void *arg)
 {
     (void)what;
@@ -228,7 +285,9 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
         if (!meta.local_addr)
             meta.local_addr = interface_address(fd, s->ifname);
         struct queued_reply *q = &svc->queue[svc->n_queued];
-        if (dhcp_server_handle(svc->srv, buf, (size_t)len, &meta, now, &q->reply) != 1)
+        int handled = dhcp_server_handle(svc->srv, buf, (size_t)len, &meta, now, &q->reply);
+        record_exchange(svc->srv);
+        if (handled != 1)
             continue;
         if (!q->reply.needs_commit) {
             send_reply(s, &q->reply); /* OFFER, NAK: nothing to make durable */
@@ -385,4 +444,16 @@ void dhcp_service_stop(struct dhcp_service *svc)
     dhcp_server_free(svc->srv);
     free(svc->queue);
     free(svc);
+}
+
+unsigned dhcp_service_forget_mac(void *arg, const uint8_t mac[6], uint32_t keep)
+{
+    struct dhcp_service *svc = arg;
+    /* Called inside the birth's transaction: no commit of our own here.
+     * The server drops pending writes of the addresses it forgets. */
+    unsigned n = dhcp_server_forget_mac(svc->srv, mac, keep);
+    unsigned deleted = 0;
+    if (store_lease_delete_mac_except(svc->store, mac, keep, &deleted) < 0)
+        log_warn("dhcp", "removing stale leases failed: %s", store_errmsg(svc->store));
+    return n > deleted ? n : deleted;
 }
