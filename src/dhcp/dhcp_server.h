@@ -90,6 +90,17 @@ int dhcp_server_new(const struct conf *conf, struct dhcp_server **out);
 void dhcp_server_free(struct dhcp_server *srv);
 /* Switches to a new config: pools are rebuilt, lease records kept. */
 int dhcp_server_set_conf(struct dhcp_server *srv, const struct conf *conf);
+/* The inventory as DHCP sees it: every MAC of every host record is a
+ * known client (unknown_clients = ignore does not apply to it); a host
+ * with a static address has it reserved, like a [reservation] (those
+ * come first when both name a MAC). Replaces the previous set. */
+struct dhcp_inventory_host {
+    uint8_t mac[6];
+    uint32_t address; /* 0: none */
+    char name[CONF_NAME_MAX];
+};
+int dhcp_server_set_inventory(struct dhcp_server *srv, const struct dhcp_inventory_host *hosts, size_t n);
+
 /* Adds a lease read from the store (at start). */
 int dhcp_server_load_lease(struct dhcp_server *srv, const struct store_lease *lease);
 
