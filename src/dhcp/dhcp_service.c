@@ -8,6 +8,7 @@
 #include <net/if.h>
 #include <net/if_arp.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -16,6 +17,8 @@
 
 #include "dhcp/dhcp_server.h"
 #include "lifecycle/lifecycle.h"
+#include "store/store_inventory.h"
+#include "store/store_watch.h"
 #include "util/addr.h"
 #include "util/clock.h"
 #include "util/log.h"
@@ -52,7 +55,13 @@ struct dhcp_service {
     size_t n_queued;
     struct event *commit_timer;
     uint64_t last_commit_ms;
+    struct event *inventory_timer;
+    uint64_t inventory_stamp;
+    bool inventory_loaded;
 };
+
+/* How often the host records are checked for changes. */
+#define INVENTORY_POLL_MS 1000
 
 struct queued_reply {
     struct dhcp_socket *sock;
@@ -381,6 +390,56 @@ fail:
     return -EIO;
 }
 
+struct inv_acc {
+    struct dhcp_inventory_host *v;
+    size_t n, cap;
+};
+
+static int take_host(const struct host *h, void *arg)
+{
+    struct inv_acc *a = arg;
+    for (size_t i = 0; i < h->n_macs; i++) {
+        if (a->n == a->cap) {
+            size_t cap = a->cap ? a->cap * 2 : 64;
+            void *v = realloc(a->v, cap * sizeof *a->v);
+            if (!v)
+                return -ENOMEM;
+            a->v = v;
+            a->cap = cap;
+        }
+        struct dhcp_inventory_host *e = &a->v[a->n++];
+        memcpy(e->mac, h->macs[i], 6);
+        /* The static address belongs to the boot (first) MAC only. */
+        e->address = i == 0 ? h->address : 0;
+        snprintf(e->name, sizeof e->name, "%s", h->name);
+    }
+    return 0;
+}
+
+/* Reloads the hosts' MACs and static addresses when the table changed. */
+static void refresh_inventory(struct dhcp_service *svc)
+{
+    uint64_t stamp;
+    if (store_hosts_stamp(svc->store, &stamp) < 0 || (svc->inventory_loaded && stamp == svc->inventory_stamp))
+        return;
+    struct inv_acc a = {0};
+    if (store_host_list(svc->store, NULL, take_host, &a) == 0 && dhcp_server_set_inventory(svc->srv, a.v, a.n) == 0) {
+        svc->inventory_stamp = stamp;
+        svc->inventory_loaded = true;
+        log_debug("dhcp", "inventory: %zu host MACs", a.n);
+    } else {
+        log_warn("dhcp", "reading host records failed: %s", store_errmsg(svc->store));
+    }
+    free(a.v);
+}
+
+static void on_inventory_timer(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    refresh_inventory(arg);
+}
+
 static int load_one(const struct store_lease *l, void *arg)
 {
     return dhcp_server_load_lease(arg, l);
@@ -403,6 +462,14 @@ int dhcp_service_start(struct event_base *base, const struct conf *conf, struct 
         log_error("dhcp", "loading leases from the store failed");
         goto fail;
     }
+    refresh_inventory(svc);
+    svc->inventory_timer = event_new(base, -1, EV_PERSIST, on_inventory_timer, svc);
+    if (!svc->inventory_timer) {
+        r = -ENOMEM;
+        goto fail;
+    }
+    struct timeval every = {INVENTORY_POLL_MS / 1000, (INVENTORY_POLL_MS % 1000) * 1000};
+    evtimer_add(svc->inventory_timer, &every);
     if ((r = switch_sockets(svc, conf)) < 0)
         goto fail;
     svc->conf = conf;
@@ -438,6 +505,8 @@ void dhcp_service_stop(struct dhcp_service *svc)
         flush_queue(svc);
     if (svc->commit_timer)
         event_free(svc->commit_timer);
+    if (svc->inventory_timer)
+        event_free(svc->inventory_timer);
     for (size_t i = 0; i < svc->n_socks; i++)
         close_socket(svc->socks[i]);
     free(svc->socks);

@@ -24,6 +24,7 @@ struct http_api_request {
     const char *bearer;     /* the token of "Authorization: Bearer TOKEN", NUL-terminated, or NULL */
     const char *content_type; /* NUL-terminated, or NULL */
     bool accepts_event_stream; /* Accept names text/event-stream */
+    const char *last_event_id; /* Last-Event-ID, NUL-terminated, or NULL */
     uint32_t peer_addr;     /* IPv4, host byte order */
     uint16_t peer_port;
     uint32_t local_addr;    /* the address the request arrived on, host byte order */

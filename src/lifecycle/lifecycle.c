@@ -26,7 +26,7 @@
 
 #define QUEUE_MAX 16384      /* events waiting for the next flush */
 #define FLUSH_NOW_AT 4096    /* a queue this long is written at once */
-#define PRUNE_EVERY_S 60
+#define PRUNE_EVERY_S 5 /* small, frequent prunes: one big delete stalls the loop */
 
 static struct lifecycle *current;
 
