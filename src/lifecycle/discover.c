@@ -228,6 +228,10 @@ int lifecycle_script_for(struct lifecycle *lc, const struct script_ask *ask, cha
         return -ENOENT;
     }
     struct script_request req = {.mac = ask->mac, .base_url = ask->base_url, .token = token[0] ? token : NULL};
+    /* A stateless host gets its saved state back as its last module. */
+    struct state_archive sa;
+    if (have && h.mode == HOST_MODE_STATELESS && store_state_get(st, h.id, &sa) == 0)
+        req.state_sha256 = sa.sha256;
     bool has_build = bname[0] && !retired;
     r = boot_script_render(conf, have ? &h : NULL, has_build ? &build : NULL, &req, out, outlen, err, errlen);
 
