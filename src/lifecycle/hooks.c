@@ -299,7 +299,7 @@ static void on_stdin(evutil_socket_t fd, short what, void *arg)
     close_event_fd(&r->ev_stdin, &r->stdin_fd); /* EOF for the hook */
 }
 
-/* Returns false once the pipe is closed (EOF or error). */
+/* One read; true when it got bytes (there may be more right away). */
 static bool read_output_once(struct hook_run *r)
 {
     char buf[16384];

@@ -28,6 +28,7 @@
 #include "conf/conf.h"
 #include "lifecycle/hooks.h"
 #include "util/clock.h"
+#include "util/log.h"
 
 static char dir[] = "/tmp/midwife-test-hooks-XXXXXX";
 
@@ -718,6 +719,52 @@ static void webhook_to_a_closed_port_reports_an_error(void **state)
     fixture_free(f);
 }
 
+/* 300 webhooks in one loop turn: 256 run, the rest end at once in done
+ * with an error instead of becoming 300 connections (or processes). */
+static int capped_ok, capped_refused, capped_calls;
+static void on_capped_done(void *arg, const struct hook_result *res)
+{
+    struct event_base *base = arg;
+    if (res->ok)
+        capped_ok++;
+    else if (res->error && strstr(res->error, "too many hooks running"))
+        capped_refused++;
+    if (++capped_calls == 300)
+        event_base_loopbreak(base);
+}
+
+static void runs_at_once_are_capped(void **state)
+{
+    (void)state;
+    struct fixture *f = fixture_new(5);
+    struct server srv;
+    server_start(&srv, f->base);
+    char url[128];
+    webhook_url(url, sizeof url, &srv, "/ok");
+    for (int i = 0; i < 60; i++)
+        add_hook(f->conf, "discovered", CONF_HOOK_WEBHOOK, url);
+    log_setup(LOG_FORMAT_TEXT, LOG_ERROR, stderr); /* not 300 lines of it */
+    int total = 0;
+    for (int i = 0; i < 5; i++)
+        total += hooks_fire(f->hooks, "discovered", "{}", NULL, on_capped_done, f->base);
+    assert_int_equal(total, 300);
+    assert_int_equal(capped_calls, 0);
+    assert_int_equal(hooks_running(f->hooks), 300);
+    struct event *safety = evtimer_new(f->base, on_safety, f->base);
+    struct timeval ten = {10, 0};
+    evtimer_add(safety, &ten);
+    event_base_dispatch(f->base);
+    event_free(safety);
+    assert_int_equal(capped_calls, 300);
+    assert_int_equal(capped_ok, 256);
+    assert_int_equal(capped_refused, 44);
+    assert_int_equal(srv.requests, 256);
+    assert_int_equal(hooks_running(f->hooks), 0);
+    log_setup(LOG_FORMAT_TEXT, LOG_INFO, stderr);
+    server_stop(&srv);
+    fixture_free(f);
+}
+
 /* ---- stop ---- */
 
 static void on_tick(evutil_socket_t fd, short what, void *arg)
@@ -805,6 +852,7 @@ int main(void)
         cmocka_unit_test(webhook_500_is_a_failure_and_bodies_are_capped),
         cmocka_unit_test(webhook_without_an_answer_times_out),
         cmocka_unit_test(webhook_to_a_closed_port_reports_an_error),
+        cmocka_unit_test(runs_at_once_are_capped),
         cmocka_unit_test(stop_kills_runs_in_flight_without_done),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
