@@ -33,6 +33,9 @@
 
 #include "store/store_inventory.h"
 
+#define PROFILE_DOC_MAX (256 * 1024) /* bytes of profile JSON */
+#define CONFIGDOC_MAX (1024 * 1024)  /* bytes of a rendered configuration document */
+
 /* Checks the shape of a profile document (types, known keys, enum values,
  * counts, names shaped like interface names, ${...} well formed). Values
  * that hold ${...} are checked again after substitution, at render time.
