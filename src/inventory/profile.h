@@ -24,7 +24,8 @@
  * Any string may use ${VAR}: the host's variables and the built-ins name,
  * mac (primary MAC, aa:bb:cc:dd:ee:ff), mac0..mac7, uuid, serial, address
  * (static address or ""), vlan, build, profile, boot_id, label.KEY.
- * "$$" is a literal "$". */
+ * "$$" is a literal "$". An integer field (mtu, id, vlan, lun, metric)
+ * may be a string of ${...} that must substitute to an integer in range. */
 #ifndef MIDWIFE_INVENTORY_PROFILE_H
 #define MIDWIFE_INVENTORY_PROFILE_H
 

@@ -444,6 +444,39 @@ static void oversized_rendering_refused(void **state)
     host_clear(&h);
 }
 
+/* The examples in docs/profiles.md validate and render: the reference
+ * cannot drift from the code unnoticed. */
+static void documented_examples_render(void **state)
+{
+    (void)state;
+    FILE *f = fopen("../../docs/profiles.md", "r");
+    assert_non_null(f);
+    static char text[64 * 1024];
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    fclose(f);
+    text[n] = '\0';
+    struct host h;
+    host_fixture(&h);
+    free(h.vars);
+    h.vars = strdup("{\"index\": \"01\"}");
+    int examples = 0;
+    for (char *p = strstr(text, "\n## Example"); p; p = strstr(p + 1, "\n## Example")) {
+        char *start = strstr(p, "```json\n"), *end = start ? strstr(start + 8, "```") : NULL;
+        assert_non_null(end);
+        *end = '\0';
+        char err[256], *out;
+        if (profile_validate(start + 8, err, sizeof err) != 0)
+            fail_msg("example %d: %s", examples, err);
+        if (configdoc_render(start + 8, &h, &ctx, &out, err, sizeof err) != 0)
+            fail_msg("example %d: %s", examples, err);
+        free(out);
+        *end = '`';
+        examples++;
+    }
+    assert_int_equal(examples, 2);
+    host_clear(&h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -455,6 +488,7 @@ int main(void)
         cmocka_unit_test(hostname_defaults_to_host_name_checked),
         cmocka_unit_test(base_url_checked),
         cmocka_unit_test(oversized_rendering_refused),
+        cmocka_unit_test(documented_examples_render),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
