@@ -310,7 +310,7 @@ static int decode_address(const char *s, uint32_t *out, char *err, size_t errlen
 static int decode_host(const json_t *j, const struct host *h, bool partial, struct host_fields *f, char *err,
                        size_t errlen)
 {
-    const char *s;
+    const char *s = "";
     const json_t *v;
     int r;
     /* Start from h (PATCH) or from the defaults (the name is the one
@@ -439,7 +439,7 @@ int profile_from_json(const json_t *j, struct profile *p, char *err, size_t errl
     if (r < 0)
         return r;
     char name[PROFILE_NAME_MAX];
-    const char *s;
+    const char *s = "";
     if (!json_object_get(j, "name"))
         return inv_fail(err, errlen, "name: missing");
     if ((r = get_string(j, "name", &s, err, errlen)) < 0 || (r = copy_name("name", s, false, name, sizeof name, err, errlen)) < 0)
@@ -503,7 +503,7 @@ int rule_from_json(const json_t *j, struct rule *r, char *err, size_t errlen)
 
     char name[RULE_NAME_MAX], build[BUILD_NAME_MAX] = "", profile[PROFILE_NAME_MAX] = "";
     int build_version = 0, mode = -1;
-    const char *s;
+    const char *s = "";
     const json_t *v;
     char *match = NULL, *labels = NULL;
 
