@@ -729,7 +729,7 @@ static void find_never_seen(struct diag *g)
     add(g, FIND_NEVER_SEEN, -1, false, &s, &v);
     text_add(&s, "No DHCP, TFTP or HTTP request from this client is recorded");
     if (g->in->n_events)
-        text_add(&s, " among its %zu events", g->in->n_events);
+        text_add(&s, " among its %zu recorded event%s", g->in->n_events, g->in->n_events == 1 ? "" : "s");
     text_add(&s, ".");
     text_add(&v, "Check that it is powered on and set to boot from the network (NIC first in the boot order), that its "
                  "DHCP requests reach midwife (the same link, or a relay with midwife as its helper address), and "
@@ -818,7 +818,7 @@ static void find_nak_loop(struct diag *g)
     if (a->naks_since_ack < REPEAT_NAKS || !standing(a, a->last_nak, ST_DHCP))
         return;
     const struct event *ev = at(g, a->last_nak);
-    char t[40], addr[FIELD_SHOWN], why[FIELD_SHOWN], subnet[FIELD_SHOWN];
+    char t[40], n_s[32], addr[FIELD_SHOWN], why[FIELD_SHOWN], subnet[FIELD_SHOWN];
     field(ev, "address", "its address", addr, sizeof addr);
     field(ev, "why", "", why, sizeof why);
     /* The DHCP room's reasons lead into the address ("...network: 10.7.0.4"). */
@@ -827,7 +827,7 @@ static void find_nak_loop(struct diag *g)
     field(ev, "subnet", "", subnet, sizeof subnet);
     struct text s, v;
     add(g, FIND_NAK_LOOP, a->last_nak, false, &s, &v);
-    text_add(&s, "midwife NAKed its request for %s %u times, last %s", addr, a->naks_since_ack,
+    text_add(&s, "midwife NAKed its request for %s %s, last %s", addr, times(n_s, sizeof n_s, a->naks_since_ack),
              ago(t, sizeof t, g->in->now_ms, ev->ts_ms));
     if (why[0])
         text_add(&s, ": %s", why);

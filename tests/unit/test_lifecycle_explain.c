@@ -138,7 +138,7 @@ static size_t diagnose(const struct step *steps, unsigned birth_timeout, struct 
 static const struct scenario scenarios[] = {
     {"only_lifecycle_events_is_never_seen",
      {{-3600, "state.changed", INFER, J({"from": "unknown", "to": "discovered", "reason": "host created"})}},
-     0, FIND_NEVER_SEEN, "never-seen", {"No DHCP, TFTP or HTTP", "among its 1 events"}, {"boot from the network"}, NO_AT},
+     0, FIND_NEVER_SEEN, "never-seen", {"No DHCP, TFTP or HTTP", "among its 1 recorded event."}, {"boot from the network"}, NO_AT},
 
     {"unknown_client_ignored_by_dhcp",
      {{-300, "dhcp.discover", INFER, J({"client": "pxe"})},
@@ -399,6 +399,75 @@ static const struct scenario scenarios[] = {
       DHCP_PXE(-40), TFTP_OK(-39), DHCP_IPXE(-38), SCRIPT(-37, 4)},
      0, FIND_IN_PROGRESS, "in-progress", {"script for build esxi8", "37 s ago"}, {"Nothing"}, -37},
 
+    {"an_old_failure_before_a_quiet_gap_is_forgotten",
+     {DHCP_PXE(-7200),
+      {-7199, "tftp.start", INFER, J({"file": "snponly.efi", "role": "program", "tsize": true})},
+      {-7199, "tftp.abort", INFER, J({"file": "snponly.efi", "after_probe": true, "end": "client_error"})},
+      {-5, "dhcp.discover", INFER, J({"client": "pxe", "arch": 7})}},
+     0, FIND_IN_PROGRESS, "in-progress", {"DISCOVER 5 s ago"}, {"Nothing"}, -5},
+
+    {"uefi_chainload_loop_with_size_probes",
+     {DHCP_PXE(-60),
+      {-59, "tftp.start", INFER, J({"file": "snponly.efi", "role": "program", "tsize": true})},
+      {-59, "tftp.abort", INFER, J({"file": "snponly.efi", "after_probe": true, "end": "client_error"})},
+      TFTP_OK(-58),
+      {-50, "dhcp.discover", INFER, J({"client": "ipxe", "arch": 7})},
+      {-50, "dhcp.ack", INFER, J({"client": "ipxe", "address": "10.1.0.50", "file": "snponly.efi"})},
+      {-49, "tftp.start", INFER, J({"file": "snponly.efi", "role": "program", "tsize": true})},
+      {-49, "tftp.abort", INFER, J({"file": "snponly.efi", "after_probe": true, "end": "client_error"})},
+      TFTP_OK(-48),
+      {-40, "dhcp.discover", INFER, J({"client": "ipxe", "arch": 7})},
+      {-40, "dhcp.ack", INFER, J({"client": "ipxe", "address": "10.1.0.50", "file": "snponly.efi"})},
+      {-39, "tftp.start", INFER, J({"file": "snponly.efi", "role": "program", "tsize": true})},
+      {-39, "tftp.abort", INFER, J({"file": "snponly.efi", "after_probe": true, "end": "client_error"})},
+      TFTP_OK(-38)},
+     0, FIND_CHAINLOAD_LOOP, "chainload-loop", {"snponly.efi was fetched 3 times in 20 s"},
+     {"answered with snponly.efi"}, -38},
+
+    {"quick_reboot_after_a_refused_birth_is_a_new_boot",
+     {DHCP_PXE(-200), TFTP_OK(-199), DHCP_IPXE(-198), SCRIPT(-197, 3), KERNEL(-196),
+      {-150, "birth.refused", INFER, J({"why": "replayed"})},
+      DHCP_PXE(-20), TFTP_OK(-19), DHCP_IPXE(-18), SCRIPT(-17, 4)},
+     0, FIND_IN_PROGRESS, "in-progress", {"script for build esxi8", "17 s ago"}, {"Nothing"}, -17},
+
+    {"quick_reboot_after_the_kernel_is_a_new_boot_without_a_token_too",
+     {DHCP_PXE(-200), TFTP_OK(-199), DHCP_IPXE(-198), SCRIPT(-197, 3), KERNEL(-196),
+      {-150, "birth.refused", INFER, J({"why": "replayed"})},
+      DHCP_PXE(-60),
+      {-59, "tftp.start", INFER, J({"file": "snponly.efi", "role": "program", "tsize": true})},
+      {-59, "tftp.abort", INFER, J({"file": "snponly.efi", "after_probe": true, "end": "client_error"})}},
+     0, FIND_TFTP_PROBE_ABORT, "tftp-probe-abort", {"size of snponly.efi", "59 s ago"}, {"Secure Boot"}, -59},
+
+    {"two_naks_in_a_row_are_a_loop",
+     {{-20, "dhcp.request", INFER, J({"client": "ipxe", "address": "10.7.0.4"})},
+      {-20, "dhcp.nak", INFER, J({"address": "10.7.0.4", "why": "address belongs to another client:"})},
+      {-10, "dhcp.request", INFER, J({"client": "ipxe", "address": "10.7.0.4"})},
+      {-10, "dhcp.nak", INFER, J({"address": "10.7.0.4", "why": "address belongs to another client:"})}},
+     0, FIND_NAK_LOOP, "nak-loop", {"10.7.0.4 twice", "belongs to another client."}, {"giaddr"}, -10},
+
+    {"a_new_boots_early_hook_failure_stays_with_it",
+     {DHCP_PXE(-100), TFTP_OK(-99), DHCP_IPXE(-98), SCRIPT(-97, 3),
+      DHCP_PXE(-40),
+      {-40, "hook.failed", INFER, J({"transition": "booting", "target": "/hooks/booting", "exit": 2, "holds": true})},
+      TFTP_OK(-39), DHCP_IPXE(-38), SCRIPT(-37, 4)},
+     0, FIND_HOOK_FAILED, "hook-failed", {"booting hook /hooks/booting", "exited 2"}, {"Run it by hand"}, -40},
+
+    {"script_error_then_served_is_fine",
+     {DHCP_IPXE(-30), {-29, "http.script", INFER, J({"build": "lin", "error": "no build lin"})},
+      DHCP_IPXE(-20), SCRIPT(-19, 4)},
+     0, FIND_IN_PROGRESS, "in-progress", {"19 s ago"}, {"Nothing"}, -19},
+
+    {"birth_refused_then_accepted_is_configuring",
+     {DHCP_IPXE(-300), SCRIPT(-299, 4), KERNEL(-298), {-200, "birth.refused", INFER, J({"why": "expired"})},
+      BORN(-100, 4)},
+     0, FIND_IN_PROGRESS, "in-progress", {"Born 1 min ago, configuring"}, {"Nothing"}, -100},
+
+    {"a_failed_step_then_ready_is_ready",
+     {DHCP_IPXE(-300), SCRIPT(-299, 4), KERNEL(-298), BORN(-250, 4),
+      {-200, "report.step", INFER, J({"step": "storage", "status": "failed", "message": "disk busy"})},
+      {-150, "report.step", INFER, J({"step": "storage", "status": "ok"})}, READY(-100)},
+     0, FIND_READY, "ready", {"reached ready 1 min ago"}, {"Nothing"}, -100},
+
     {"plain_dhcp_only_is_not_netbooting",
      {{-100, "dhcp.discover", INFER, J({"client": "plain"})},
       {-100, "dhcp.offer", INFER, J({"client": "plain", "address": "10.1.0.60"})},
@@ -551,6 +620,30 @@ static void old_failures_never_show_beside_a_good_boot(void **state)
         fail_msg("%s", out[0].summary);
 }
 
+/* More failing hooks than the table that tracks them: the newest are told,
+ * nothing overflows. */
+static void many_failing_hooks_stay_bounded(void **state)
+{
+    (void)state;
+    static char data[20][96];
+    struct step steps[40] = {GOOD_BOOT(-500, 4)};
+    size_t n = 0;
+    while (steps[n].kind)
+        n++;
+    for (int i = 0; i < 20; i++) {
+        snprintf(data[i], sizeof data[i], "{\"transition\": \"ready\", \"target\": \"/hooks/h%02d\", \"exit\": %d}",
+                 i, i + 1);
+        steps[n++] = (struct step){-300 + i, "hook.failed", INFER, data[i]};
+    }
+    struct finding out[4];
+    size_t got = diagnose(steps, 600, out, 4);
+    assert_int_equal(got, 2);
+    assert_int_equal(out[0].code, FIND_HOOK_FAILED);
+    if (!strstr(out[0].summary, "/hooks/h19 exited 20") || !strstr(out[0].summary, "(8 hooks failing)"))
+        fail_msg("%s", out[0].summary);
+    assert_int_equal(out[1].code, FIND_READY);
+}
+
 static char *repeat(char c, size_t n)
 {
     char *s = malloc(n + 1);
@@ -629,6 +722,7 @@ int main(void)
         cmocka_unit_test(empty_input_is_never_seen),
         cmocka_unit_test(findings_come_most_important_first_and_max_cuts),
         cmocka_unit_test(old_failures_never_show_beside_a_good_boot),
+        cmocka_unit_test(many_failing_hooks_stay_bounded),
         cmocka_unit_test(hostile_data_is_escaped_and_cut),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
