@@ -1,28 +1,9 @@
-/* The diagnosis half of `midwife explain MAC` (explain.h): one client's
- * events, oldest first, in; findings in plain words out.
- *
- * Boot attempts. Only the latest attempt counts, so an old failure does
- * not hide a good boot that followed it. An attempt starts at a boot-start
- * event — a DISCOVER (or an ignored one) from a client that is not a plain
- * DHCP client, a tftp.start, an http.program, an http.script or a
- * token.issued — when
- *   - ATTEMPT_GAP_MS passed since the event before it (a quiet gap), or
- *   - the attempt so far already reached the kernel (the host rebooted);
- * and at a token.issued for another boot than the one the attempt already
- * holds a token for (the attempt then starts at the first DISCOVER after
- * the earlier script, if any, so the new boot keeps its DHCP and TFTP).
- * A DISCOVER between a script and its kernel does not cut: the script's
- * `ifconf` for a VLAN makes one. An iPXE chainload loop (DHCP, boot
- * program, DHCP, boot program ...) never reaches a script, so it stays one
- * attempt, which is what lets it be counted. A plain client's DHCP (the
- * installed system renewing its lease) never starts one.
- *
- * Stages. DHCP (ack) → boot program → script → kernel → born → ready.
- * Within the attempt a failure counts only when nothing at its stage or
- * beyond succeeded after it: a TFTP timeout followed by a complete
- * transfer, a NAK followed by an ACK, are not findings. What the furthest
+/* The diagnosis half of `midwife explain MAC` (explain.h): what the
+ * latest boot attempt holds (explain_attempt.c cuts and reads it), put
+ * into findings in plain words. A failure that still stands (nothing at
+ * its stage or beyond succeeded after it) is a finding; what the furthest
  * stage reached says (in progress, lost, stuck, ready) is added only when
- * no such failure stands. docs/events.md lists the fields read. */
+ * no failure stands. docs/events.md lists the fields read. */
 #include "lifecycle/explain.h"
 
 #include <stdarg.h>
@@ -32,12 +13,9 @@
 #include <string.h>
 #include <time.h>
 
-#include <jansson.h>
-
 #include "boot/boot.h"
-#include "util/log.h"
+#include "lifecycle/explain_attempt.h"
 
-#define ATTEMPT_GAP_MS (5 * 60 * 1000LL)
 /* An early stage (DHCP answered, program fetched, script served) with
  * nothing after it for this long has stopped: each normally follows the
  * one before within seconds. */
@@ -50,9 +28,6 @@
 #define FIELD_SHOWN 84   /* one data string in a sentence, escaped, cut */
 #define EXCERPT_SHOWN 200 /* hook output and agent log excerpts */
 #define MAX_CANDIDATES 16
-#define OPEN_HOOKS 8
-
-enum stage { ST_NONE, ST_DHCP, ST_PROGRAM, ST_SCRIPT, ST_KERNEL, ST_BORN, ST_READY, ST_COUNT };
 
 static const char *const finding_names[] = {
     [FIND_NEVER_SEEN] = "never-seen",
@@ -110,474 +85,6 @@ static int rank_of(enum finding_code code, bool holds)
     case FIND_IN_PROGRESS: return 42;
     }
     return 50;
-}
-
-/* ---- reading events ---- */
-
-static bool kind_is(const struct event *ev, const char *kind)
-{
-    return strncmp(ev->kind, kind, EVENT_KIND_MAX) == 0;
-}
-
-static bool room_is(const struct event *ev, const char *prefix)
-{
-    return strncmp(ev->kind, prefix, strlen(prefix)) == 0;
-}
-
-/* The event's data object, or NULL (no data, not JSON, not an object). */
-static json_t *data_of(const struct event *ev)
-{
-    if (!ev->data || !ev->data[0])
-        return NULL;
-    /* JSON_ALLOW_NUL: a client's string may hold \u0000; lengths are kept. */
-    json_t *d = json_loads(ev->data, JSON_ALLOW_NUL, NULL);
-    if (d && !json_is_object(d)) {
-        json_decref(d);
-        d = NULL;
-    }
-    return d;
-}
-
-static const char *jstr(json_t *d, const char *key, size_t *len)
-{
-    json_t *v = d ? json_object_get(d, key) : NULL;
-    if (!json_is_string(v))
-        return NULL;
-    if (len)
-        *len = json_string_length(v);
-    return json_string_value(v);
-}
-
-static bool jstr_is(json_t *d, const char *key, const char *want)
-{
-    const char *s = jstr(d, key, NULL);
-    return s && strcmp(s, want) == 0;
-}
-
-static bool jbool(json_t *d, const char *key)
-{
-    json_t *v = d ? json_object_get(d, key) : NULL;
-    return json_is_true(v);
-}
-
-static bool jint(json_t *d, const char *key, long long *out)
-{
-    json_t *v = d ? json_object_get(d, key) : NULL;
-    if (!json_is_integer(v))
-        return false;
-    *out = (long long)json_integer_value(v);
-    return true;
-}
-
-/* A data string of one event, escaped and cut to fit out; dflt (trusted
- * text) when the event has no such string. */
-static const char *field(const struct event *ev, const char *key, const char *dflt, char *out, size_t cap)
-{
-    json_t *d = data_of(ev);
-    size_t len = 0;
-    const char *s = jstr(d, key, &len);
-    if (s && len > 0)
-        log_escape(out, cap, s, len);
-    else
-        snprintf(out, cap, "%s", dflt);
-    json_decref(d);
-    return out;
-}
-
-static bool int_field(const struct event *ev, const char *key, long long *out)
-{
-    json_t *d = data_of(ev);
-    bool ok = jint(d, key, out);
-    json_decref(d);
-    return ok;
-}
-
-static bool field_is(const struct event *ev, const char *key, const char *want)
-{
-    json_t *d = data_of(ev);
-    bool b = jstr_is(d, key, want);
-    json_decref(d);
-    return b;
-}
-
-/* A success that moves the boot to a stage, or ST_NONE. */
-static int success_stage(const struct event *ev, json_t *d)
-{
-    bool failed = ev->status == EVENT_FAIL || jstr(d, "error", NULL);
-    if (kind_is(ev, "dhcp.ack"))
-        return ST_DHCP;
-    if (kind_is(ev, "tftp.done")) {
-        if (jstr_is(d, "role", "script"))
-            return ST_SCRIPT;
-        return jstr_is(d, "role", "file") ? ST_NONE : ST_PROGRAM;
-    }
-    if (kind_is(ev, "http.program"))
-        return failed ? ST_NONE : ST_PROGRAM;
-    if (kind_is(ev, "http.script"))
-        return failed ? ST_NONE : ST_SCRIPT;
-    if (kind_is(ev, "http.file"))
-        return !failed && jstr_is(d, "role", "kernel") ? ST_KERNEL : ST_NONE;
-    if (kind_is(ev, "birth.accepted"))
-        return ST_BORN;
-    if (kind_is(ev, "report.ready"))
-        return ST_READY;
-    if (kind_is(ev, "state.changed") && jstr_is(d, "to", "ready"))
-        return ST_READY;
-    return ST_NONE;
-}
-
-static bool is_program_fetch(const struct event *ev, json_t *d)
-{
-    return success_stage(ev, d) == ST_PROGRAM;
-}
-
-static bool plain_client(json_t *d)
-{
-    return jstr_is(d, "client", "plain");
-}
-
-static bool is_boot_discover(const struct event *ev, json_t *d)
-{
-    if (kind_is(ev, "dhcp.discover"))
-        return !plain_client(d);
-    if (kind_is(ev, "dhcp.ignored"))
-        return jstr_is(d, "in", "discover") && !plain_client(d);
-    return false;
-}
-
-static bool is_boot_start(const struct event *ev, json_t *d)
-{
-    return is_boot_discover(ev, d) || kind_is(ev, "tftp.start") || kind_is(ev, "http.program") ||
-           kind_is(ev, "http.script") || kind_is(ev, "token.issued");
-}
-
-static bool is_network_event(const struct event *ev)
-{
-    static const char *const rooms[] = {"dhcp.", "tftp.", "http.", "token.", "birth.", "report."};
-    for (size_t i = 0; i < sizeof rooms / sizeof rooms[0]; i++)
-        if (room_is(ev, rooms[i]))
-            return true;
-    return false;
-}
-
-static int64_t token_boot(const struct event *ev, json_t *d)
-{
-    long long b = 0;
-    if (jint(d, "boot_id", &b) && b != 0)
-        return (int64_t)b;
-    return ev->boot_id;
-}
-
-/* ---- cutting into attempts ---- */
-
-struct cutter {
-    int reached;
-    int64_t boot;              /* the boot whose token this attempt holds, 0 = none */
-    long discover_after_script; /* first boot DISCOVER after the last script, -1 = none */
-};
-
-static void cutter_reset(struct cutter *c)
-{
-    c->reached = ST_NONE;
-    c->boot = 0;
-    c->discover_after_script = -1;
-}
-
-static void cutter_track(struct cutter *c, const struct event *ev, json_t *d, size_t i)
-{
-    int s = success_stage(ev, d);
-    if (s > c->reached)
-        c->reached = s;
-    if (s == ST_SCRIPT)
-        c->discover_after_script = -1;
-    else if (is_boot_discover(ev, d) && c->reached >= ST_SCRIPT && c->discover_after_script < 0)
-        c->discover_after_script = (long)i;
-    if (kind_is(ev, "token.issued"))
-        c->boot = token_boot(ev, d);
-}
-
-/* Where the latest attempt starts; *network says whether any event at all
- * came from the boot path (rather than only the lifecycle or hooks). */
-static size_t latest_attempt(const struct explain_input *in, bool *network)
-{
-    struct cutter c;
-    size_t first = 0;
-    cutter_reset(&c);
-    *network = false;
-    for (size_t i = 0; i < in->n_events; i++) {
-        const struct event *ev = &in->events[i];
-        json_t *d = data_of(ev);
-        long cut = -1;
-        *network = *network || is_network_event(ev);
-        if (i > first && is_boot_start(ev, d)) {
-            bool gap = ev->ts_ms - in->events[i - 1].ts_ms >= ATTEMPT_GAP_MS;
-            if (gap || c.reached >= ST_KERNEL)
-                cut = (long)i;
-        }
-        if (cut < 0 && kind_is(ev, "token.issued")) {
-            int64_t b = token_boot(ev, d);
-            if (b != 0 && c.boot != 0 && b != c.boot)
-                cut = c.discover_after_script >= 0 ? c.discover_after_script : (long)i;
-        }
-        if (cut >= 0) {
-            /* Replay what the new attempt already holds before i. */
-            first = (size_t)cut;
-            cutter_reset(&c);
-            for (size_t j = first; j < i; j++) {
-                json_t *dj = data_of(&in->events[j]);
-                cutter_track(&c, &in->events[j], dj, j);
-                json_decref(dj);
-            }
-        }
-        cutter_track(&c, ev, d, i);
-        json_decref(d);
-    }
-    return first;
-}
-
-/* ---- what the attempt holds ---- */
-
-struct open_hook {
-    char transition[64];
-    char target[192];
-    long idx;
-    bool holds;
-};
-
-struct attempt {
-    size_t first, end;
-    long last_ok[ST_COUNT];
-    int reached;
-    bool netboot;             /* anything beyond a plain DHCP client */
-    long long arch;           /* option 93 from the latest DHCP event with one, -1 */
-    long last_network;        /* the latest boot-path event */
-    /* DHCP */
-    long last_discover, first_unanswered_offer, last_offer, last_answer;
-    unsigned unanswered_offers;
-    long other_server;        /* a REQUEST meant for another server's offer */
-    long last_ignored;
-    unsigned ignored;
-    long last_nak;
-    unsigned naks_since_ack;
-    long last_ipxe_ack, last_boot_ack;
-    /* boot program */
-    long last_tftp_start, last_probe, last_tftp_fail, first_fetch, last_fetch, last_http_error;
-    unsigned probes, tftp_fails, fetches_since_script;
-    /* script and files */
-    long last_script, last_script_fail, last_file_fail;
-    unsigned script_fails;
-    /* birth and agent */
-    long last_birth_refused, last_report, last_step, last_agent_fail, last_token_refused;
-    unsigned token_refused;
-    /* hooks that failed with no later success of the same hook */
-    struct open_hook hooks[OPEN_HOOKS];
-    size_t n_hooks;
-    unsigned hook_fails;
-};
-
-static void attempt_init(struct attempt *a, size_t first, size_t end)
-{
-    memset(a, 0, sizeof *a);
-    a->first = first;
-    a->end = end;
-    for (int s = 0; s < ST_COUNT; s++)
-        a->last_ok[s] = -1;
-    a->arch = -1;
-    a->last_network = a->last_discover = a->first_unanswered_offer = a->last_offer = a->last_answer = -1;
-    a->other_server = a->last_ignored = a->last_nak = a->last_ipxe_ack = a->last_boot_ack = -1;
-    a->last_tftp_start = a->last_probe = a->last_tftp_fail = a->first_fetch = a->last_fetch = -1;
-    a->last_http_error = a->last_script = a->last_script_fail = a->last_file_fail = -1;
-    a->last_birth_refused = a->last_report = a->last_step = a->last_agent_fail = a->last_token_refused = -1;
-}
-
-static void copy_key(char *dst, size_t cap, json_t *d, const char *key)
-{
-    size_t len = 0;
-    const char *s = jstr(d, key, &len);
-    if (!s)
-        len = 0;
-    if (len >= cap)
-        len = cap - 1;
-    if (len)
-        memcpy(dst, s, len);
-    dst[len] = '\0';
-}
-
-/* Hook failures are matched to later successes by transition and target
- * (cut to the table's width: two targets alike that far are one here). */
-static void track_hook(struct attempt *a, const struct event *ev, json_t *d, size_t i)
-{
-    bool failed = kind_is(ev, "hook.failed") || kind_is(ev, "hook.timeout") || kind_is(ev, "webhook.failed");
-    bool done = kind_is(ev, "hook.done") || kind_is(ev, "webhook.done");
-    if (!failed && !done)
-        return;
-    struct open_hook h = {.idx = (long)i, .holds = jbool(d, "holds")};
-    copy_key(h.transition, sizeof h.transition, d, "transition");
-    copy_key(h.target, sizeof h.target, d, "target");
-    size_t k = 0;
-    while (k < a->n_hooks &&
-           !(strcmp(a->hooks[k].transition, h.transition) == 0 && strcmp(a->hooks[k].target, h.target) == 0))
-        k++;
-    if (done) {
-        if (k < a->n_hooks)
-            a->hooks[k] = a->hooks[--a->n_hooks];
-        return;
-    }
-    a->hook_fails++;
-    if (k < a->n_hooks) {
-        a->hooks[k] = h;
-    } else if (a->n_hooks < OPEN_HOOKS) {
-        a->hooks[a->n_hooks++] = h;
-    } else {
-        /* Full: the oldest open failure makes room for the newest. */
-        size_t oldest = 0;
-        for (size_t j = 1; j < a->n_hooks; j++)
-            if (a->hooks[j].idx < a->hooks[oldest].idx)
-                oldest = j;
-        a->hooks[oldest] = h;
-    }
-}
-
-static void track_dhcp(struct attempt *a, const struct event *ev, json_t *d, long i)
-{
-    long long arch;
-    /* A client that does not say what it is may be booting: only a plain
-     * one is surely not. */
-    if (!plain_client(d) && (kind_is(ev, "dhcp.discover") || kind_is(ev, "dhcp.request") ||
-                             kind_is(ev, "dhcp.offer") || kind_is(ev, "dhcp.ack")))
-        a->netboot = true;
-    if (jint(d, "arch", &arch))
-        a->arch = arch;
-    if (kind_is(ev, "dhcp.discover")) {
-        a->last_discover = i;
-    } else if (kind_is(ev, "dhcp.offer")) {
-        if (a->unanswered_offers++ == 0)
-            a->first_unanswered_offer = i;
-        a->last_offer = i;
-    } else if (kind_is(ev, "dhcp.ack")) {
-        a->last_answer = i;
-        a->unanswered_offers = 0;
-        a->naks_since_ack = 0;
-        if (!plain_client(d))
-            a->last_boot_ack = i;
-        if (jstr_is(d, "client", "ipxe"))
-            a->last_ipxe_ack = i;
-    } else if (kind_is(ev, "dhcp.nak")) {
-        a->last_answer = i;
-        a->unanswered_offers = 0;
-        a->naks_since_ack++;
-        a->last_nak = i;
-    } else if (kind_is(ev, "dhcp.ignored")) {
-        if (jstr_is(d, "why", "other_server")) {
-            a->other_server = i;
-        } else {
-            a->ignored++;
-            a->last_ignored = i;
-        }
-    }
-}
-
-static void track_boot_files(struct attempt *a, const struct event *ev, json_t *d, long i)
-{
-    if (kind_is(ev, "tftp.start")) {
-        a->last_tftp_start = i;
-    } else if (kind_is(ev, "tftp.abort")) {
-        if (jbool(d, "after_probe")) {
-            a->probes++;
-            a->last_probe = i;
-        } else {
-            a->tftp_fails++;
-            a->last_tftp_fail = i;
-        }
-    } else if (kind_is(ev, "tftp.error")) {
-        a->tftp_fails++;
-        a->last_tftp_fail = i;
-    } else if (kind_is(ev, "http.script") && success_stage(ev, d) == ST_NONE) {
-        a->script_fails++;
-        a->last_script_fail = i;
-    } else if (kind_is(ev, "http.file") && success_stage(ev, d) == ST_NONE &&
-               (ev->status == EVENT_FAIL || jstr(d, "error", NULL))) {
-        a->last_file_fail = i;
-    } else if (kind_is(ev, "http.error")) {
-        a->last_http_error = i;
-        if (jstr_is(d, "route", "script") || jstr_is(d, "route", "bootcfg")) {
-            a->script_fails++;
-            a->last_script_fail = i;
-        } else if (jstr_is(d, "route", "file")) {
-            a->last_file_fail = i;
-        }
-    }
-    if (is_program_fetch(ev, d)) {
-        if (a->fetches_since_script++ == 0)
-            a->first_fetch = i;
-        a->last_fetch = i;
-    }
-}
-
-static void track_host(struct attempt *a, const struct event *ev, json_t *d, long i)
-{
-    if (kind_is(ev, "birth.refused")) {
-        a->last_birth_refused = i;
-    } else if (kind_is(ev, "report.step")) {
-        a->last_report = a->last_step = i;
-        if (jstr_is(d, "status", "failed") || ev->status == EVENT_FAIL)
-            a->last_agent_fail = i;
-    } else if (kind_is(ev, "report.failed")) {
-        a->last_report = a->last_agent_fail = i;
-    } else if (kind_is(ev, "report.ready")) {
-        a->last_report = i;
-    } else if (kind_is(ev, "token.refused")) {
-        a->token_refused++;
-        a->last_token_refused = i;
-    }
-}
-
-static void attempt_read(struct attempt *a, const struct explain_input *in)
-{
-    for (size_t u = a->first; u < a->end; u++) {
-        const struct event *ev = &in->events[u];
-        long i = (long)u;
-        json_t *d = data_of(ev);
-        int s = success_stage(ev, d);
-        if (is_network_event(ev))
-            a->last_network = i;
-        if (room_is(ev, "tftp.") || room_is(ev, "http.") || room_is(ev, "token.") || room_is(ev, "birth.") ||
-            room_is(ev, "report."))
-            a->netboot = true;
-        if (room_is(ev, "dhcp."))
-            track_dhcp(a, ev, d, i);
-        track_boot_files(a, ev, d, i);
-        track_host(a, ev, d, i);
-        track_hook(a, ev, d, u);
-        if (s != ST_NONE) {
-            a->last_ok[s] = i;
-            if (s > a->reached)
-                a->reached = s;
-            /* Failures before a success at their stage are over. */
-            if (s >= ST_PROGRAM)
-                a->probes = a->tftp_fails = 0;
-            if (s >= ST_SCRIPT) {
-                a->fetches_since_script = 0;
-                a->script_fails = 0;
-            }
-        }
-        json_decref(d);
-    }
-}
-
-/* The latest success at stage or beyond, -1 = none. */
-static long beyond(const struct attempt *a, int stage)
-{
-    long m = -1;
-    for (int s = stage; s < ST_COUNT; s++)
-        if (a->last_ok[s] > m)
-            m = a->last_ok[s];
-    return m;
-}
-
-static bool standing(const struct attempt *a, long idx, int stage)
-{
-    return idx >= 0 && beyond(a, stage) < idx;
 }
 
 /* ---- words ---- */
@@ -740,14 +247,14 @@ static void find_never_seen(struct diag *g)
 static void find_ignored(struct diag *g)
 {
     const struct attempt *a = &g->a;
-    if (!standing(a, a->last_ignored, ST_DHCP) || a->last_offer > a->last_ignored)
+    if (!attempt_standing(a, a->last_ignored, ST_DHCP) || a->last_offer > a->last_ignored)
         return;
     const struct event *ev = at(g, a->last_ignored);
     char t[40], n_s[32], why[FIELD_SHOWN], detail[FIELD_SHOWN], subnet[FIELD_SHOWN], relay[FIELD_SHOWN];
-    field(ev, "why", "no reason given", why, sizeof why);
-    field(ev, "detail", "", detail, sizeof detail);
-    field(ev, "subnet", "its subnet", subnet, sizeof subnet);
-    field(ev, "giaddr", "", relay, sizeof relay);
+    ev_field(ev, "why", "no reason given", why, sizeof why);
+    ev_field(ev, "detail", "", detail, sizeof detail);
+    ev_field(ev, "subnet", "its subnet", subnet, sizeof subnet);
+    ev_field(ev, "giaddr", "", relay, sizeof relay);
     static const struct { const char *why, *words; } reasons[] = {
         {"unknown_client", "an unknown client"},
         {"no_subnet", "no subnet serves its network"},
@@ -759,7 +266,7 @@ static void find_ignored(struct diag *g)
         {"reply_too_big", "the reply would not fit"},
     };
     for (size_t k = 0; k < sizeof reasons / sizeof reasons[0]; k++)
-        if (field_is(ev, "why", reasons[k].why))
+        if (ev_field_is(ev, "why", reasons[k].why))
             snprintf(why, sizeof why, "%s", reasons[k].words);
     struct text s, v;
     add(g, FIND_IGNORED, a->last_ignored, false, &s, &v);
@@ -768,42 +275,42 @@ static void find_ignored(struct diag *g)
     if (detail[0])
         text_add(&s, " (%s)", detail);
     text_add(&s, ".");
-    if (field_is(ev, "why", "unknown_client"))
+    if (ev_field_is(ev, "why", "unknown_client"))
         text_add(&v, "midwife has no host record for this MAC and [dhcp] unknown_clients = ignore: add the host "
                      "(midwife host set NAME --mac MAC) or set unknown_clients = boot.");
-    else if (field_is(ev, "why", "no_subnet"))
+    else if (ev_field_is(ev, "why", "no_subnet"))
         text_add(&v, "No [subnet] serves the network it asks from%s%s%s: add one for that network, or fix the "
                      "relay's giaddr.", relay[0] ? " (relay " : "", relay, relay[0] ? ")" : "");
-    else if (field_is(ev, "why", "pool_exhausted"))
+    else if (ev_field_is(ev, "why", "pool_exhausted"))
         text_add(&v, "%s has no free address: widen its range or shorten the lease time.", subnet);
-    else if (field_is(ev, "why", "not_authoritative"))
+    else if (ev_field_is(ev, "why", "not_authoritative"))
         text_add(&v, "It asked for an address midwife has no record of and %s is not authoritative: the client "
                      "should fall back to DISCOVER; set authoritative = yes if midwife owns this network.", subnet);
-    else if (field_is(ev, "why", "backlog"))
+    else if (ev_field_is(ev, "why", "backlog"))
         text_add(&v, "midwife had too many lease writes waiting: the disk under state_dir may be too slow.");
     else
         text_add(&v, "See its DHCP events (midwife events --mac MAC --kind dhcp) for the packets midwife dropped.");
-    if (relay[0] && !field_is(ev, "why", "no_subnet"))
+    if (relay[0] && !ev_field_is(ev, "why", "no_subnet"))
         text_add(&v, " It came through the relay %s.", relay);
 }
 
 static void find_offer_no_request(struct diag *g)
 {
     const struct attempt *a = &g->a;
-    if (a->unanswered_offers == 0 || !standing(a, a->last_offer, ST_DHCP))
+    if (a->unanswered_offers == 0 || !attempt_standing(a, a->last_offer, ST_DHCP))
         return;
     bool other = a->other_server > a->first_unanswered_offer;
     if (!other && a->unanswered_offers < MANY_OFFERS && age_of(g, a->first_unanswered_offer) < STALL_MS)
         return;
     const struct event *ev = at(g, a->last_offer);
     char t[40], n_s[32], addr[FIELD_SHOWN], server[FIELD_SHOWN];
-    field(ev, "address", "an address", addr, sizeof addr);
+    ev_field(ev, "address", "an address", addr, sizeof addr);
     struct text s, v;
     add(g, FIND_OFFER_NO_REQUEST, a->last_offer, false, &s, &v);
     text_add(&s, "midwife offered %s %s (last %s) and the client never requested it", addr,
              times(n_s, sizeof n_s, a->unanswered_offers), ago(t, sizeof t, g->in->now_ms, ev->ts_ms));
     if (other) {
-        field(at(g, a->other_server), "server", "", server, sizeof server);
+        ev_field(at(g, a->other_server), "server", "", server, sizeof server);
         text_add(&s, ": it took another DHCP server's offer%s%s%s", server[0] ? " (server " : "", server,
                  server[0] ? ")" : "");
     }
@@ -815,16 +322,16 @@ static void find_offer_no_request(struct diag *g)
 static void find_nak_loop(struct diag *g)
 {
     const struct attempt *a = &g->a;
-    if (a->naks_since_ack < REPEAT_NAKS || !standing(a, a->last_nak, ST_DHCP))
+    if (a->naks_since_ack < REPEAT_NAKS || !attempt_standing(a, a->last_nak, ST_DHCP))
         return;
     const struct event *ev = at(g, a->last_nak);
     char t[40], n_s[32], addr[FIELD_SHOWN], why[FIELD_SHOWN], subnet[FIELD_SHOWN];
-    field(ev, "address", "its address", addr, sizeof addr);
-    field(ev, "why", "", why, sizeof why);
+    ev_field(ev, "address", "its address", addr, sizeof addr);
+    ev_field(ev, "why", "", why, sizeof why);
     /* The DHCP room's reasons lead into the address ("...network: 10.7.0.4"). */
     for (size_t l = strlen(why); l > 0 && (why[l - 1] == ':' || why[l - 1] == ' '); l--)
         why[l - 1] = '\0';
-    field(ev, "subnet", "", subnet, sizeof subnet);
+    ev_field(ev, "subnet", "", subnet, sizeof subnet);
     struct text s, v;
     add(g, FIND_NAK_LOOP, a->last_nak, false, &s, &v);
     text_add(&s, "midwife NAKed its request for %s %s, last %s", addr, times(n_s, sizeof n_s, a->naks_since_ack),
@@ -842,20 +349,20 @@ static void find_nak_loop(struct diag *g)
 static void find_chainload_loop(struct diag *g)
 {
     const struct attempt *a = &g->a;
-    if (a->fetches_since_script < LOOP_FETCHES || !standing(a, a->last_fetch, ST_SCRIPT))
+    if (a->fetches_since_script < LOOP_FETCHES || !attempt_standing(a, a->last_fetch, ST_SCRIPT))
         return;
     const struct event *ev = at(g, a->last_fetch);
     char t[40], span_s[32], file[FIELD_SHOWN], handed[FIELD_SHOWN];
-    field(ev, "file", "the boot program", file, sizeof file);
+    ev_field(ev, "file", "the boot program", file, sizeof file);
     struct text s, v;
     add(g, FIND_CHAINLOAD_LOOP, a->last_fetch, false, &s, &v);
     text_add(&s, "The boot program %s was fetched %u times in %s with no script request in between (last %s, over "
                  "%s): an iPXE chainload loop.",
              file, a->fetches_since_script, span(span_s, sizeof span_s, ev->ts_ms - at(g, a->first_fetch)->ts_ms),
-             ago(t, sizeof t, g->in->now_ms, ev->ts_ms), room_is(ev, "tftp.") ? "TFTP" : "HTTP");
+             ago(t, sizeof t, g->in->now_ms, ev->ts_ms), ev_room_is(ev, "tftp.") ? "TFTP" : "HTTP");
     if (a->last_ipxe_ack >= 0) {
         const struct event *ack = at(g, a->last_ipxe_ack);
-        field(ack, "file", "", handed, sizeof handed);
+        ev_field(ack, "file", "", handed, sizeof handed);
         if (strncmp(handed, "http", 4) == 0)
             text_add(&v, "iPXE got the script URL %s but never fetched it, so it fell back and the firmware booted "
                          "the program again: check that it reaches midwife's HTTP listener ([http] address, "
@@ -875,13 +382,13 @@ static void find_chainload_loop(struct diag *g)
 static void find_probe_abort(struct diag *g)
 {
     const struct attempt *a = &g->a;
-    if (!standing(a, a->last_probe, ST_PROGRAM) || a->last_tftp_start > a->last_probe ||
+    if (!attempt_standing(a, a->last_probe, ST_PROGRAM) || a->last_tftp_start > a->last_probe ||
         a->last_tftp_fail > a->last_probe || age_of(g, a->last_probe) < PROBE_GRACE_MS)
         return;
     const struct event *ev = at(g, a->last_probe);
     char t[40], file[FIELD_SHOWN], err[FIELD_SHOWN], arch[64];
-    field(ev, "file", "the boot program", file, sizeof file);
-    field(ev, "error", "", err, sizeof err);
+    ev_field(ev, "file", "the boot program", file, sizeof file);
+    ev_field(ev, "error", "", err, sizeof err);
     struct text s, v;
     add(g, FIND_TFTP_PROBE_ABORT, a->last_probe, false, &s, &v);
     text_add(&s, "The firmware asked for the size of %s over TFTP", file);
@@ -903,14 +410,14 @@ static void find_probe_abort(struct diag *g)
 static void find_tftp_failed(struct diag *g)
 {
     const struct attempt *a = &g->a;
-    if (!standing(a, a->last_tftp_fail, ST_PROGRAM) || a->last_tftp_start > a->last_tftp_fail ||
+    if (!attempt_standing(a, a->last_tftp_fail, ST_PROGRAM) || a->last_tftp_start > a->last_tftp_fail ||
         a->last_probe > a->last_tftp_fail)
         return;
     const struct event *ev = at(g, a->last_tftp_fail);
     char t[40], file[FIELD_SHOWN], err[FIELD_SHOWN], end[FIELD_SHOWN], arch[64];
-    field(ev, "file", "the boot program", file, sizeof file);
-    field(ev, "error", "", err, sizeof err);
-    field(ev, "end", kind_is(ev, "tftp.error") ? "refused" : "failed", end, sizeof end);
+    ev_field(ev, "file", "the boot program", file, sizeof file);
+    ev_field(ev, "error", "", err, sizeof err);
+    ev_field(ev, "end", ev_kind_is(ev, "tftp.error") ? "refused" : "failed", end, sizeof end);
     struct text s, v;
     add(g, FIND_TFTP_FAILED, a->last_tftp_fail, false, &s, &v);
     text_add(&s, "%u TFTP transfer%s of %s failed, last %s: %s", a->tftp_fails, a->tftp_fails == 1 ? "" : "s", file,
@@ -919,8 +426,8 @@ static void find_tftp_failed(struct diag *g)
         text_add(&s, " (%s)", err);
     text_add(&s, ".");
     long long code = -1;
-    int_field(ev, "code", &code);
-    if (field_is(ev, "end", "timeout"))
+    ev_int_field(ev, "code", &code);
+    if (ev_field_is(ev, "end", "timeout"))
         text_add(&v, "The client stopped acknowledging %s: a firewall or NAT dropping UDP from midwife's transfer "
                      "port, or blocks the path cannot carry (lower [tftp] max_blksize, e.g. 1428 over a VLAN or "
                      "tunnel, or max_windowsize).",
@@ -930,9 +437,9 @@ static void find_tftp_failed(struct diag *g)
                  arch_words(arch, sizeof arch, a->arch));
     else if (code == 2 || strstr(err, "access"))
         text_add(&v, "%s is outside [tftp] root or a symlink leading out of it; midwife refuses both.", file);
-    else if (field_is(ev, "end", "read_error"))
+    else if (ev_field_is(ev, "end", "read_error"))
         text_add(&v, "midwife could not read %s: check the file and the disk under [tftp] root.", file);
-    else if (field_is(ev, "end", "client_error"))
+    else if (ev_field_is(ev, "end", "client_error"))
         text_add(&v, "The client ended the transfer with an error: check that %s is the right program for %s.", file,
                  arch_words(arch, sizeof arch, a->arch));
     else
@@ -942,13 +449,13 @@ static void find_tftp_failed(struct diag *g)
 static void find_script_error(struct diag *g)
 {
     const struct attempt *a = &g->a;
-    if (!standing(a, a->last_script_fail, ST_SCRIPT))
+    if (!attempt_standing(a, a->last_script_fail, ST_SCRIPT))
         return;
     const struct event *ev = at(g, a->last_script_fail);
     char t[40], build[FIELD_SHOWN], err[FIELD_SHOWN * 2];
-    field(ev, "build", "", build, sizeof build);
-    field(ev, "error", "no error given", err, sizeof err);
-    bool bootcfg = field_is(ev, "route", "bootcfg");
+    ev_field(ev, "build", "", build, sizeof build);
+    ev_field(ev, "error", "no error given", err, sizeof err);
+    bool bootcfg = ev_field_is(ev, "route", "bootcfg");
     long long status = 0;
     struct text s, v;
     add(g, FIND_SCRIPT_ERROR, a->last_script_fail, false, &s, &v);
@@ -957,7 +464,7 @@ static void find_script_error(struct diag *g)
         text_add(&s, " for build %s", build);
     text_add(&s, " could not be served%s, last %s", a->script_fails > 1 ? " again and again" : "",
              ago(t, sizeof t, g->in->now_ms, ev->ts_ms));
-    if (int_field(ev, "status", &status))
+    if (ev_int_field(ev, "status", &status))
         text_add(&s, " (HTTP %lld)", status);
     text_add(&s, ": %s.", err);
     text_add(&v, "Check the host's build (midwife build show NAME) and, if [boot] templates overrides it, the "
@@ -967,12 +474,12 @@ static void find_script_error(struct diag *g)
 static void find_birth_refused(struct diag *g)
 {
     const struct attempt *a = &g->a;
-    if (!standing(a, a->last_birth_refused, ST_BORN))
+    if (!attempt_standing(a, a->last_birth_refused, ST_BORN))
         return;
     const struct event *ev = at(g, a->last_birth_refused);
     char t[40], why[FIELD_SHOWN], err[FIELD_SHOWN];
-    field(ev, "why", "no reason given", why, sizeof why);
-    field(ev, "error", "", err, sizeof err);
+    ev_field(ev, "why", "no reason given", why, sizeof why);
+    ev_field(ev, "error", "", err, sizeof err);
     struct text s, v;
     add(g, FIND_BIRTH_REFUSED, a->last_birth_refused, false, &s, &v);
     text_add(&s, "Its birth was refused %s: token %s", ago(t, sizeof t, g->in->now_ms, ev->ts_ms), why);
@@ -994,7 +501,7 @@ static void find_birth_refused(struct diag *g)
                     "template dropped it?)."},
     };
     for (size_t i = 0; i < sizeof advice / sizeof advice[0]; i++)
-        if (field_is(ev, "why", advice[i].why)) {
+        if (ev_field_is(ev, "why", advice[i].why)) {
             text_add(&v, "%s", advice[i].advice);
             return;
         }
@@ -1004,15 +511,15 @@ static void find_birth_refused(struct diag *g)
 static void find_agent_failed(struct diag *g)
 {
     const struct attempt *a = &g->a;
-    if (!standing(a, a->last_agent_fail, ST_READY))
+    if (!attempt_standing(a, a->last_agent_fail, ST_READY))
         return;
     const struct event *ev = at(g, a->last_agent_fail);
     char t[40], step[FIELD_SHOWN], err[FIELD_SHOWN * 2], log[EXCERPT_SHOWN];
-    field(ev, "step", "an unnamed step", step, sizeof step);
-    field(ev, "error", "", err, sizeof err);
+    ev_field(ev, "step", "an unnamed step", step, sizeof step);
+    ev_field(ev, "error", "", err, sizeof err);
     if (!err[0])
-        field(ev, "message", "no error given", err, sizeof err);
-    field(ev, "log", "", log, sizeof log);
+        ev_field(ev, "message", "no error given", err, sizeof err);
+    ev_field(ev, "log", "", log, sizeof log);
     struct text s, v;
     add(g, FIND_AGENT_FAILED, a->last_agent_fail, false, &s, &v);
     text_add(&s, "The agent failed at step %s %s: %s.", step, ago(t, sizeof t, g->in->now_ms, ev->ts_ms), err);
@@ -1034,28 +541,28 @@ static void find_hooks(struct diag *g)
             h = c;
     }
     const struct event *ev = at(g, h->idx);
-    bool web = room_is(ev, "webhook.");
+    bool web = ev_room_is(ev, "webhook.");
     char t[40], d[32], tr[FIELD_SHOWN], target[FIELD_SHOWN], err[FIELD_SHOWN], out[EXCERPT_SHOWN];
-    field(ev, "transition", "a", tr, sizeof tr);
-    field(ev, "target", "(unnamed)", target, sizeof target);
-    field(ev, "error", "", err, sizeof err);
-    field(ev, "output", "", out, sizeof out);
+    ev_field(ev, "transition", "a", tr, sizeof tr);
+    ev_field(ev, "target", "(unnamed)", target, sizeof target);
+    ev_field(ev, "error", "", err, sizeof err);
+    ev_field(ev, "output", "", out, sizeof out);
     long long ms = -1, exit_code = 0, sig = 0, status = 0;
-    bool has_ms = int_field(ev, "ms", &ms);
+    bool has_ms = ev_int_field(ev, "ms", &ms);
     struct text s, v;
     add(g, FIND_HOOK_FAILED, h->idx, h->holds, &s, &v);
     text_add(&s, "The %s %s %s ", tr, web ? "webhook" : "hook", target);
-    if (kind_is(ev, "hook.timeout"))
+    if (ev_kind_is(ev, "hook.timeout"))
         text_add(&s, "timed out");
     else if (err[0])
         text_add(&s, "could not run (%s)", err);
-    else if (web && int_field(ev, "status", &status) && status)
+    else if (web && ev_int_field(ev, "status", &status) && status)
         text_add(&s, "answered %lld", status);
     else if (web)
         text_add(&s, "got no answer");
-    else if (int_field(ev, "signal", &sig) && sig)
+    else if (ev_int_field(ev, "signal", &sig) && sig)
         text_add(&s, "was killed by signal %lld", sig);
-    else if (int_field(ev, "exit", &exit_code))
+    else if (ev_int_field(ev, "exit", &exit_code))
         text_add(&s, "exited %lld", exit_code);
     else
         text_add(&s, "failed");
@@ -1068,7 +575,7 @@ static void find_hooks(struct diag *g)
     if (h->holds)
         text_add(&v, "Fix the hook and boot the host again (a failing born hook holds it while [lifecycle] "
                      "born_hook_holds = yes). ");
-    if (kind_is(ev, "hook.timeout"))
+    if (ev_kind_is(ev, "hook.timeout"))
         text_add(&v, "It ran longer than [hooks] timeout.");
     else if (web)
         text_add(&v, "Check that the webhook's URL answers 2xx.");
@@ -1085,7 +592,7 @@ static void frontier_dhcp(struct diag *g)
     long idx = a->last_ok[ST_DHCP];
     const struct event *ev = at(g, idx);
     char t[40], addr[FIELD_SHOWN], file[FIELD_SHOWN], arch[64];
-    field(ev, "address", "an address", addr, sizeof addr);
+    ev_field(ev, "address", "an address", addr, sizeof addr);
     ago(t, sizeof t, g->in->now_ms, ev->ts_ms);
     struct text s, v;
     if (!a->netboot) {
@@ -1096,7 +603,7 @@ static void frontier_dhcp(struct diag *g)
     }
     long ack = a->last_boot_ack >= 0 ? a->last_boot_ack : idx;
     ev = at(g, ack);
-    field(ev, "file", "", file, sizeof file);
+    ev_field(ev, "file", "", file, sizeof file);
     if (age_of(g, ack) < STALL_MS) {
         add(g, FIND_IN_PROGRESS, ack, false, &s, &v);
         text_add(&s, "Booting: DHCP gave it %s %s%s%s; the boot program comes next.", addr, t,
@@ -1113,7 +620,7 @@ static void frontier_dhcp(struct diag *g)
     text_add(&s, "DHCP gave it %s and the boot file %s %s, and it never fetched the file.", addr, file, t);
     if (a->last_http_error > ack) {
         char err[FIELD_SHOWN];
-        field(at(g, a->last_http_error), "error", "an HTTP error", err, sizeof err);
+        ev_field(at(g, a->last_http_error), "error", "an HTTP error", err, sizeof err);
         text_add(&v, "Its HTTP request failed: %s. ", err);
     }
     if (strncmp(file, "http", 4) == 0)
@@ -1129,7 +636,7 @@ static void frontier_program(struct diag *g)
     long idx = a->last_ok[ST_PROGRAM];
     const struct event *ev = at(g, idx);
     char t[40], file[FIELD_SHOWN];
-    field(ev, "file", "the boot program", file, sizeof file);
+    ev_field(ev, "file", "the boot program", file, sizeof file);
     ago(t, sizeof t, g->in->now_ms, ev->ts_ms);
     struct text s, v;
     if (age_of(g, idx) < STALL_MS) {
@@ -1151,8 +658,8 @@ static void frontier_script(struct diag *g)
     long idx = a->last_ok[ST_SCRIPT];
     const struct event *ev = at(g, idx);
     char t[40], build[FIELD_SHOWN], kind[FIELD_SHOWN];
-    field(ev, "build", "", build, sizeof build);
-    field(ev, "kind", "", kind, sizeof kind);
+    ev_field(ev, "build", "", build, sizeof build);
+    ev_field(ev, "kind", "", kind, sizeof kind);
     ago(t, sizeof t, g->in->now_ms, ev->ts_ms);
     struct text s, v;
     static const struct { const char *kind, *where, *more, *advice; } off[] = {
@@ -1183,10 +690,10 @@ static void frontier_script(struct diag *g)
     if (a->last_file_fail > idx) {
         const struct event *f = at(g, a->last_file_fail);
         char name[FIELD_SHOWN], err[FIELD_SHOWN];
-        field(f, "name", "", name, sizeof name);
+        ev_field(f, "name", "", name, sizeof name);
         if (!name[0])
-            field(f, "path", "a file", name, sizeof name);
-        field(f, "error", "no error given", err, sizeof err);
+            ev_field(f, "path", "a file", name, sizeof name);
+        ev_field(f, "error", "no error given", err, sizeof err);
         text_add(&s, "; fetching %s failed: %s", name, err);
     }
     text_add(&s, ".");
@@ -1201,18 +708,14 @@ static void frontier_kernel(struct diag *g)
     long idx = a->last_ok[ST_KERNEL];
     const struct event *ev = at(g, idx);
     char t[40], lim[32], name[FIELD_SHOWN], build[FIELD_SHOWN];
-    field(ev, "name", "the kernel", name, sizeof name);
-    field(ev, "build", "", build, sizeof build);
+    ev_field(ev, "name", "the kernel", name, sizeof name);
+    ev_field(ev, "build", "", build, sizeof build);
     ago(t, sizeof t, g->in->now_ms, ev->ts_ms);
     int64_t timeout_ms = (int64_t)g->in->birth_timeout_s * 1000;
     span(lim, sizeof lim, timeout_ms);
     struct text s, v;
     if (a->last_ok[ST_SCRIPT] >= 0 && a->last_ok[ST_SCRIPT] < idx) {
-        const struct event *sc = at(g, a->last_ok[ST_SCRIPT]);
-        json_t *d = data_of(sc);
-        bool no_agent = json_is_false(d ? json_object_get(d, "token") : NULL);
-        json_decref(d);
-        if (no_agent) {
+        if (ev_field_false(at(g, a->last_ok[ST_SCRIPT]), "token")) {
             add(g, FIND_HANDED_OFF, idx, false, &s, &v);
             text_add(&s, "It fetched the kernel %s%s%s %s; the build has no agent, so midwife hears nothing after.",
                      name, build[0] ? " of build " : "", build, t);
@@ -1249,15 +752,15 @@ static void frontier_born(struct diag *g)
     text_add(&s, stuck ? "Born %s and never ready" : "Born %s, configuring", t);
     if (a->last_step > born) {
         const struct event *ev = at(g, a->last_step);
-        field(ev, "step", "a step", step, sizeof step);
-        field(ev, "status", "running", status, sizeof status);
+        ev_field(ev, "step", "a step", step, sizeof step);
+        ev_field(ev, "status", "running", status, sizeof status);
         text_add(&s, ": the agent's last report was step %s (%s) %s", step, status,
                  ago(t2, sizeof t2, g->in->now_ms, ev->ts_ms));
     } else if (stuck) {
         text_add(&s, ": no report from the agent since the birth");
     }
     if (a->token_refused && a->last_token_refused > born) {
-        field(at(g, a->last_token_refused), "why", "refused", why, sizeof why);
+        ev_field(at(g, a->last_token_refused), "why", "refused", why, sizeof why);
         text_add(&s, "; %u call%s from it refused (token %s)", a->token_refused, a->token_refused == 1 ? "" : "s",
                  why);
     }
@@ -1280,7 +783,7 @@ static void frontier_ready(struct diag *g)
     char t[40], build[FIELD_SHOWN] = "";
     struct text s, v;
     if (a->last_ok[ST_SCRIPT] >= 0)
-        field(at(g, a->last_ok[ST_SCRIPT]), "build", "", build, sizeof build);
+        ev_field(at(g, a->last_ok[ST_SCRIPT]), "build", "", build, sizeof build);
     add(g, FIND_READY, idx, false, &s, &v);
     text_add(&s, "The last boot reached ready %s", ago(t, sizeof t, g->in->now_ms, ev->ts_ms));
     if (ev->boot_id)
@@ -1353,10 +856,7 @@ void explain_diagnose(const struct explain_input *in, struct finding *out, size_
     }
     g->in = in;
     bool network = false;
-    size_t first = in->n_events ? latest_attempt(in, &network) : 0;
-    attempt_init(&g->a, first, in->n_events);
-    if (in->n_events)
-        attempt_read(&g->a, in);
+    attempt_read(in, &g->a, &network);
     if (!network) {
         find_never_seen(g);
         find_hooks(g);

@@ -138,7 +138,8 @@ static size_t diagnose(const struct step *steps, unsigned birth_timeout, struct 
 static const struct scenario scenarios[] = {
     {"only_lifecycle_events_is_never_seen",
      {{-3600, "state.changed", INFER, J({"from": "unknown", "to": "discovered", "reason": "host created"})}},
-     0, FIND_NEVER_SEEN, "never-seen", {"No DHCP, TFTP or HTTP", "among its 1 recorded event."}, {"boot from the network"}, NO_AT},
+     0, FIND_NEVER_SEEN, "never-seen", {"No DHCP, TFTP or HTTP", "among its 1 recorded event."},
+     {"boot from the network"}, NO_AT},
 
     {"unknown_client_ignored_by_dhcp",
      {{-300, "dhcp.discover", INFER, J({"client": "pxe"})},
@@ -149,13 +150,15 @@ static const struct scenario scenarios[] = {
       {-288, "dhcp.discover", INFER, J({"client": "pxe"})},
       {-288, "dhcp.ignored", INFER, J({"in": "discover", "client": "pxe", "why": "unknown_client",
                                        "detail": "unknown_clients = ignore"})}},
-     0, FIND_IGNORED, "ignored", {"ignored it 3 times", "4 min ago", "an unknown client", "(unknown_clients = ignore)"}, {"unknown_clients", "host set"},
+     0, FIND_IGNORED, "ignored", {"ignored it 3 times", "4 min ago", "an unknown client", "(unknown_clients = ignore)"},
+     {"unknown_clients", "host set"},
      -288},
 
     {"no_subnet_names_the_relay",
      {{-30, "dhcp.discover", INFER, J({"client": "pxe", "giaddr": "10.9.0.1"})},
       {-30, "dhcp.ignored", INFER, J({"in": "discover", "client": "pxe", "why": "no_subnet", "giaddr": "10.9.0.1"})}},
-     0, FIND_IGNORED, "ignored", {"ignored it once,", "no subnet serves its network"}, {"[subnet]", "(relay 10.9.0.1)"}, -30},
+     0, FIND_IGNORED, "ignored", {"ignored it once,", "no subnet serves its network"},
+     {"[subnet]", "(relay 10.9.0.1)"}, -30},
 
     {"offers_never_requested",
      {{-40, "dhcp.discover", INFER, J({"client": "pxe"})},
@@ -218,7 +221,8 @@ static const struct scenario scenarios[] = {
 
     {"ipxe_never_fetches_the_script_url_loops_over_http",
      {{-200, "dhcp.discover", INFER, J({"client": "http", "arch": 16})},
-      {-200, "dhcp.ack", INFER, J({"client": "http", "address": "10.1.0.50", "file": "http://10.1.0.2/boot/program/snponly.efi"})},
+      {-200, "dhcp.ack", INFER, J({"client": "http", "address": "10.1.0.50",
+                                   "file": "http://10.1.0.2/boot/program/snponly.efi"})},
       {-199, "http.program", INFER, J({"file": "snponly.efi"})},
       DHCP_IPXE(-190),
       {-150, "dhcp.discover", INFER, J({"client": "http", "arch": 16})},
@@ -236,7 +240,8 @@ static const struct scenario scenarios[] = {
       {-719, "tftp.start", INFER, J({"file": "undionly.kpxe", "role": "program", "tsize": true})},
       {-719, "tftp.abort", INFER, J({"file": "undionly.kpxe", "after_probe": true, "end": "client_error",
                                       "error": "TFTP Aborted"})}},
-     0, FIND_TFTP_PROBE_ABORT, "tftp-probe-abort", {"size of undionly.kpxe", "ended the transfer there", "11 min ago", "never fetched"},
+     0, FIND_TFTP_PROBE_ABORT, "tftp-probe-abort",
+     {"size of undionly.kpxe", "ended the transfer there", "11 min ago", "never fetched"},
      {"EFI program", "arch 7 (EFI x86-64)", "Secure Boot"}, -719},
 
     {"probe_then_full_transfer_is_fine",
@@ -666,7 +671,8 @@ static void hostile_data_is_escaped_and_cut(void **state)
         {-50, "dhcp.discover", INFER, "not json at all"},
         {-50, "dhcp.ack", INFER, "[1, 2, 3]"},
         {-49, "tftp.start", INFER, J({"file": 5, "role": ["x"]})},
-        {-48, "tftp.error", INFER, "{\"file\": \"evil\\u001b[31m\\n\\\"x\\u0000y\\u00e9\", \"error\": \"file not found\\r\"}"},
+        {-48, "tftp.error", INFER,
+         "{\"file\": \"evil\\u001b[31m\\n\\\"x\\u0000y\\u00e9\", \"error\": \"file not found\\r\"}"},
         {0, NULL, 0, NULL},
     };
     struct finding out[4];
