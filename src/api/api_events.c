@@ -152,8 +152,8 @@ static void on_live(void *arg, const struct event *ev)
     struct follower *fl = arg;
     if (!event_matches(&fl->q.f, ev))
         return;
-    /* A failed write ends the stream, whose close callback frees fl:
-     * nothing may touch fl after it. */
+    /* A failed write ends the stream; its close callback (from the loop,
+     * later) unsubscribes and frees fl. */
     send_event(fl, ev);
 }
 
@@ -172,6 +172,10 @@ static int backlog_one(const struct event *ev, void *arg)
 static void on_stream_open(struct http_stream *s, void *arg)
 {
     struct follower *fl = arg;
+    if (!s) { /* the stream could not be opened (stream cap, HEAD) */
+        free(fl);
+        return;
+    }
     fl->stream = s;
     http_stream_on_close(s, on_stream_closed, fl);
     /* Subscribing before the backlog is read, with the backlog read up to
@@ -184,7 +188,7 @@ static void on_stream_open(struct http_stream *s, void *arg)
         f.limit = 0;
         stop = store_event_query(fl->api->st, &f, backlog_one, fl);
     }
-    if (stop) /* the stream is already closed and fl freed */
+    if (stop) /* the stream ended; on_stream_closed follows and frees fl */
         return;
     fl->sub = lifecycle_subscribe(fl->api->lc, on_live, fl);
     if (!fl->sub)

@@ -57,6 +57,9 @@
 #include "http/http_range.h"
 #include "http/http_request.h"
 #include "images/blobs.h"
+#include "lifecycle/discover.h"
+#include "lifecycle/lifecycle.h"
+#include "store/store_inventory.h"
 #include "tftp/tftp_path.h"
 #include "util/addr.h"
 #include "util/clock.h"
@@ -482,6 +485,31 @@ typedef int (*render_fn)(const struct conf *, struct store *, const struct scrip
                          size_t *, char *, size_t);
 
 /* Renders a per-host text (iPXE script, ESXi boot.cfg) for mac. */
+/* Answers with a rendered script or boot.cfg, or with why not. */
+static void respond_render_result(struct conn *c, const struct http_request *req, const uint8_t mac[6], int rc,
+                                  char *text, size_t len, const char *err, const char *what)
+{
+    if (rc < 0) {
+        char macs[MAC_STRLEN];
+        /* -ENOENT: the build the host (or the default) names is gone, or
+         * for boot.cfg the host does not boot ESXi; anything else is our
+         * fault (a template, the store). */
+        if (rc != -ENOENT)
+            http_count_error("internal");
+        if (http_may_log_bad()) {
+            char e[LOG_ESCAPED_SIZE(256)];
+            log_warn("http", "%s for %s failed: %s (%s)", what, format_mac(mac, macs),
+                     log_escape(e, sizeof e, err, strlen(err)), strerror(-rc));
+        }
+        if (rc == -ENOENT)
+            respond_text(c, req, 404, "no build for this host\n", false);
+        else
+            respond_text(c, req, 500, "cannot render the boot script\n", false);
+        return;
+    }
+    respond_memory(c, req, "text/plain; charset=utf-8", text, len);
+}
+
 static void respond_rendered(struct conn *c, const struct http_request *req, const uint8_t mac[6],
                              render_fn render, const char *what)
 {
@@ -496,25 +524,36 @@ static void respond_rendered(struct conn *c, const struct http_request *req, con
     char *text = NULL, err[256] = "";
     size_t len = 0;
     int rc = render(svc->conf, svc->store, &sreq, &text, &len, err, sizeof err);
-    if (rc < 0) {
-        char macs[MAC_STRLEN];
-        /* -ENOENT: the build the host (or the default) names is gone, or
-         * for boot.cfg the host does not boot ESXi; anything else is our
-         * fault (a template, the store). */
-        if (rc != -ENOENT)
-            http_count_error("internal");
-        if (http_may_log_bad()) {
-            char e[LOG_ESCAPED_SIZE(sizeof err)];
-            log_warn("http", "%s for %s failed: %s (%s)", what, format_mac(mac, macs),
-                     log_escape(e, sizeof e, err, strlen(err)), strerror(-rc));
-        }
-        if (rc == -ENOENT)
-            respond_text(c, req, 404, "no build for this host\n", false);
-        else
-            respond_text(c, req, 500, "cannot render the boot script\n", false);
+    respond_render_result(c, req, mac, rc, text, len, err, what);
+}
+
+/* The script when the lifecycle runs (midwife serve): rules for unknown
+ * machines, a boot token for the address leased to the MAC. iPXE may
+ * add what it knows (?uuid=${uuid}&serial=${serial}...) for the rules. */
+static void respond_lifecycle_script(struct conn *c, const struct http_request *req, const uint8_t mac[6],
+                                     const char *query, size_t query_len)
+{
+    char base[CONF_URL_MAX + 1];
+    if (base_url(c, base, sizeof base) < 0) {
+        http_count_error("internal");
+        respond_text(c, req, 500, "internal error\n", false);
         return;
     }
-    respond_memory(c, req, "text/plain; charset=utf-8", text, len);
+    char uuid[64], serial[HOST_SERIAL_MAX], vendor[128], model[128];
+    struct script_ask ask = {.peer = c->peer_addr, .base_url = base};
+    memcpy(ask.mac, mac, 6);
+    if (http_query_get(query, query_len, "uuid", uuid, sizeof uuid) == 0)
+        ask.uuid = uuid;
+    if (http_query_get(query, query_len, "serial", serial, sizeof serial) == 0)
+        ask.serial = serial;
+    if (http_query_get(query, query_len, "vendor", vendor, sizeof vendor) == 0)
+        ask.vendor = vendor;
+    if (http_query_get(query, query_len, "model", model, sizeof model) == 0)
+        ask.model = model;
+    char *text = NULL, err[256] = "";
+    size_t len = 0;
+    int rc = lifecycle_script_for(lifecycle_current(), &ask, &text, &len, err, sizeof err);
+    respond_render_result(c, req, mac, rc, text, len, err, "script");
 }
 
 /* /boot/ipxe?mac=aa:bb:cc:dd:ee:ff (or aa-bb-...) */
@@ -534,7 +573,10 @@ static void route_ipxe(struct conn *c, const struct http_request *req, const cha
         respond_text(c, req, 400, "bad mac parameter (expected aa:bb:cc:dd:ee:ff or aa-bb-cc-dd-ee-ff)\n", false);
         return;
     }
-    respond_rendered(c, req, mac, boot_script_for, "script");
+    if (lifecycle_current())
+        respond_lifecycle_script(c, req, mac, query, query_len);
+    else
+        respond_rendered(c, req, mac, boot_script_for, "script");
 }
 
 /* /boot/esxi/<aa-bb-cc-dd-ee-ff>/boot.cfg: what the esxi script points
