@@ -1,0 +1,411 @@
+/* /api/v1/builds: published builds and their files; import and layer run
+ * in a child process (api_jobs.c) and answer 202 with the job to poll. */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/api_internal.h"
+#include "api/api_jobs.h"
+#include "images/import.h"
+#include "inventory/model_json.h"
+#include "store/store_build.h"
+#include "store/store_inventory.h"
+#include "util/strnum.h"
+
+#define LAYER_MAX_ARCHIVES 64
+
+static json_t *build_to_json(const struct build *b, bool with_files)
+{
+    json_t *j = json_pack("{s:s, s:i, s:s, s:s, s:s, s:s, s:b, s:o}", "name", b->name, "version", b->version,
+                          "kind", build_kind_name(b->kind), "cmdline", b->cmdline, "san_uri", b->san_uri, "source",
+                          b->source, "no_agent", b->no_agent, "created", json_time_ms(b->created * 1000));
+    if (!j || !with_files)
+        return j;
+    json_t *files = json_array();
+    for (size_t i = 0; files && i < b->n_files; i++) {
+        const struct build_file *f = &b->files[i];
+        json_array_append_new(files, json_pack("{s:s, s:s, s:s, s:I, s:s, s:b}", "role", build_file_role_name(f->role),
+                                               "name", f->name, "sha256", f->sha256, "size", (json_int_t)f->size,
+                                               "args", f->args, "layered", f->layered));
+    }
+    json_object_set_new(j, "files", files ? files : json_null());
+    return j;
+}
+
+/* "NAME" (version 0: every version or the latest) or "NAME@V". */
+static bool parse_build_ref(const char *s, char name[BUILD_NAME_MAX], int *version)
+{
+    const char *at = strchr(s, '@');
+    size_t n = at ? (size_t)(at - s) : strlen(s);
+    if (n == 0 || n >= BUILD_NAME_MAX)
+        return false;
+    memcpy(name, s, n);
+    name[n] = '\0';
+    *version = 0;
+    if (at) {
+        uint64_t v;
+        const char *errstr;
+        if (parse_u64(at + 1, 1, INT_MAX, &v, &errstr) < 0)
+            return false;
+        *version = (int)v;
+    }
+    return build_name_valid(name);
+}
+
+/* ---- list: every version, paged by NAME@V ---- */
+
+struct build_page {
+    json_t *items;
+    char after[BUILD_NAME_MAX];
+    int after_version; /* INT_MAX with a bare NAME: after all its versions */
+    size_t limit, n;
+    bool more;
+    char last[BUILD_NAME_MAX + 16];
+};
+
+static int build_page_add(const struct build *b, void *arg)
+{
+    struct build_page *p = arg;
+    if (p->after[0]) {
+        int c = strcmp(b->name, p->after);
+        if (c < 0 || (c == 0 && b->version <= p->after_version))
+            return 0;
+    }
+    if (p->n == p->limit) {
+        p->more = true;
+        return 1;
+    }
+    json_t *j = build_to_json(b, false);
+    if (!j || json_array_append_new(p->items, j) < 0)
+        return -ENOMEM;
+    snprintf(p->last, sizeof p->last, "%s@%d", b->name, b->version);
+    p->n++;
+    return 0;
+}
+
+static void builds_list(struct api *a, const struct http_api_request *req, struct http_api_response *resp)
+{
+    char after[BUILD_NAME_MAX + 16];
+    struct build_page p = {0};
+    if (!api_page(req, resp, &p.limit, after, sizeof after))
+        return;
+    if (after[0]) {
+        if (!parse_build_ref(after, p.after, &p.after_version)) {
+            api_error(resp, 400, "after", "after: expected NAME or NAME@VERSION");
+            return;
+        }
+        if (!strchr(after, '@'))
+            p.after_version = INT_MAX;
+    }
+    p.items = json_array();
+    int r = p.items ? store_build_foreach(a->st, build_page_add, &p) : -ENOMEM;
+    if (r < 0) {
+        json_decref(p.items);
+        api_store_error(a, resp, "build list", r);
+        return;
+    }
+    api_list(resp, p.items, p.more ? p.last : NULL);
+}
+
+/* ---- import and layer, in a child ---- */
+
+static int import_error_status(int r)
+{
+    return r == -ENOMEM || r == -EIO || r == -ENOSPC ? 500 : 400;
+}
+
+struct import_job {
+    struct import_opts o;
+};
+
+static int import_work(const void *arg, const char *state_dir, struct store *st, json_t **body)
+{
+    const struct import_job *ij = arg;
+    struct build b = {0};
+    char err[1024];
+    int r = image_import(state_dir, st, &ij->o, &b, err, sizeof err);
+    if (r < 0) {
+        *body = json_pack("{s:s}", "error", err);
+        return import_error_status(r);
+    }
+    *body = build_to_json(&b, true);
+    build_clear(&b);
+    return 201;
+}
+
+struct layer_job {
+    const char *name;
+    const char *archives[LAYER_MAX_ARCHIVES];
+    size_t n;
+};
+
+static int layer_work(const void *arg, const char *state_dir, struct store *st, json_t **body)
+{
+    const struct layer_job *lj = arg;
+    struct build b = {0};
+    char err[1024];
+    int r = image_layer(state_dir, st, lj->name, lj->archives, lj->n, &b, err, sizeof err);
+    if (r < 0) {
+        *body = json_pack("{s:s}", "error", err);
+        return import_error_status(r);
+    }
+    *body = build_to_json(&b, true);
+    build_clear(&b);
+    return 201;
+}
+
+static void job_started(struct api *a, struct http_api_response *resp, int r, struct api_job *job)
+{
+    if (r < 0) {
+        api_store_error(a, resp, "cannot start the job", r);
+        return;
+    }
+    json_t *j = api_job_json(job);
+    json_int_t id = json_integer_value(json_object_get(j, "id"));
+    snprintf(resp->extra_headers, sizeof resp->extra_headers, "Location: /api/v1/jobs/%lld\r\n", (long long)id);
+    char url[64];
+    snprintf(url, sizeof url, "/api/v1/jobs/%lld", (long long)id);
+    api_json(resp, 202, json_pack("{s:o, s:s}", "job", j, "url", url));
+}
+
+/* A path on the server: absolute, no NUL (JSON allows \u0000). */
+static bool server_path(const json_t *v, const char *field, const char **out, struct http_api_response *resp)
+{
+    if (!json_is_string(v) || json_string_length(v) == 0 || json_string_length(v) >= PATH_MAX ||
+        strlen(json_string_value(v)) != json_string_length(v)) {
+        api_error(resp, 400, field, "%s: expected a path", field);
+        return false;
+    }
+    *out = json_string_value(v);
+    return true;
+}
+
+static bool opt_string(const json_t *body, const char *key, const char **out, struct http_api_response *resp)
+{
+    const json_t *v = json_object_get(body, key);
+    *out = NULL;
+    if (!v || json_is_null(v))
+        return true;
+    if (!json_is_string(v) || strlen(json_string_value(v)) != json_string_length(v)) {
+        api_error(resp, 400, key, "%s: expected a string", key);
+        return false;
+    }
+    *out = json_string_value(v);
+    return true;
+}
+
+static void build_import(struct api *a, const struct http_api_request *req, struct http_api_response *resp)
+{
+    static const char *const keys[] = {"name",    "path",    "kind",     "kernel",   "chain",
+                                       "initrds", "cmdline", "san_uri",  "no_agent", NULL};
+    json_t *body;
+    if (!api_body_object(req, resp, &body))
+        return;
+    struct import_job ij = {0};
+    const char *key, *kind = NULL;
+    json_t *v;
+    json_object_foreach(body, key, v) {
+        size_t i = 0;
+        while (keys[i] && strcmp(keys[i], key) != 0)
+            i++;
+        if (!keys[i]) {
+            char field[64];
+            snprintf(field, sizeof field, "%.63s", key);
+            api_error(resp, 400, field, "%s: unknown key", field);
+            goto out;
+        }
+    }
+    if (!opt_string(body, "name", &ij.o.name, resp) || !opt_string(body, "kind", &kind, resp) ||
+        !opt_string(body, "kernel", &ij.o.kernel, resp) || !opt_string(body, "chain", &ij.o.chain, resp) ||
+        !opt_string(body, "cmdline", &ij.o.cmdline, resp) || !opt_string(body, "san_uri", &ij.o.san_uri, resp))
+        goto out;
+    if (!ij.o.name || !build_name_valid(ij.o.name)) {
+        api_error(resp, 400, "name", "name: letters, digits, '-', '_', '.' (not starting with '.'), at most 63");
+        goto out;
+    }
+    if (kind) {
+        if (build_kind_parse(kind, &ij.o.kind) < 0) {
+            api_error(resp, 400, "kind", "kind: expected linux, esxi, chain, sanboot or local");
+            goto out;
+        }
+        ij.o.kind_set = true;
+    }
+    v = json_object_get(body, "path");
+    if (v && !json_is_null(v)) {
+        if (!server_path(v, "path", &ij.o.path, resp))
+            goto out;
+        if (ij.o.path[0] != '/') {
+            api_error(resp, 400, "path", "path: must be absolute (a path on the server)");
+            goto out;
+        }
+    } else if (!(ij.o.kind_set && (ij.o.kind == BUILD_SANBOOT || ij.o.kind == BUILD_LOCAL))) {
+        api_error(resp, 400, "path", "path: required (a directory, tarball or ISO on the server)");
+        goto out;
+    }
+    v = json_object_get(body, "initrds");
+    if (v && !json_is_null(v)) {
+        if (!json_is_array(v) || json_array_size(v) > IMPORT_MAX_INITRDS) {
+            api_error(resp, 400, "initrds", "initrds: expected a list of at most %d paths", IMPORT_MAX_INITRDS);
+            goto out;
+        }
+        size_t i;
+        json_t *e;
+        json_array_foreach(v, i, e) {
+            char field[32];
+            snprintf(field, sizeof field, "initrds[%zu]", i);
+            if (!server_path(e, field, &ij.o.initrds[i], resp))
+                goto out;
+        }
+        ij.o.n_initrds = json_array_size(v);
+    }
+    const json_t *na = json_object_get(body, "no_agent");
+    if (na && !json_is_boolean(na)) {
+        api_error(resp, 400, "no_agent", "no_agent: expected true or false");
+        goto out;
+    }
+    ij.o.no_agent = json_is_true(na);
+    struct api_job *job = NULL;
+    int r = api_job_start(a, "import", ij.o.name, import_work, &ij, &job);
+    job_started(a, resp, r, job);
+out:
+    json_decref(body);
+}
+
+static void build_layer(struct api *a, const struct http_api_request *req, const char *name,
+                        struct http_api_response *resp)
+{
+    struct build b = {0};
+    int r = build_name_valid(name) ? store_build_get(a->st, name, 0, &b) : -ENOENT;
+    build_clear(&b);
+    if (r == -ENOENT) {
+        api_error(resp, 404, NULL, "no build named %s", name);
+        return;
+    }
+    if (r < 0) {
+        api_store_error(a, resp, "build lookup", r);
+        return;
+    }
+    json_t *body;
+    if (!api_body_object(req, resp, &body))
+        return;
+    struct layer_job lj = {.name = name};
+    const char *key;
+    json_t *v;
+    json_object_foreach(body, key, v) {
+        if (strcmp(key, "archives") != 0) {
+            char field[64];
+            snprintf(field, sizeof field, "%.63s", key);
+            api_error(resp, 400, field, "%s: unknown key (layer takes archives)", field);
+            goto out;
+        }
+    }
+    v = json_object_get(body, "archives");
+    if (!json_is_array(v) || json_array_size(v) == 0 || json_array_size(v) > LAYER_MAX_ARCHIVES) {
+        api_error(resp, 400, "archives", "archives: expected a list of 1 to %d paths on the server",
+                  LAYER_MAX_ARCHIVES);
+        goto out;
+    }
+    size_t i;
+    json_t *e;
+    json_array_foreach(v, i, e) {
+        char field[32];
+        snprintf(field, sizeof field, "archives[%zu]", i);
+        if (!server_path(e, field, &lj.archives[i], resp))
+            goto out;
+        if (lj.archives[i][0] != '/') {
+            api_error(resp, 400, field, "%s: must be absolute (a path on the server)", field);
+            goto out;
+        }
+    }
+    lj.n = json_array_size(v);
+    struct api_job *job = NULL;
+    r = api_job_start(a, "layer", name, layer_work, &lj, &job);
+    job_started(a, resp, r, job);
+out:
+    json_decref(body);
+}
+
+/* ---- one build ---- */
+
+static void not_found(struct http_api_response *resp, const char *name, int version)
+{
+    if (version)
+        api_error(resp, 404, NULL, "no build %s@%d", name, version);
+    else
+        api_error(resp, 404, NULL, "no build named %s", name);
+}
+
+static int first_host(const struct host *h, void *arg)
+{
+    snprintf(arg, HOST_NAME_MAX_LEN, "%s", h->name);
+    return 1;
+}
+
+static void build_delete(struct api *a, const char *name, int version, struct http_api_response *resp)
+{
+    int r = store_build_delete(a->st, name, version);
+    if (r == 0) {
+        api_no_content(resp);
+    } else if (r == -ENOENT) {
+        not_found(resp, name, version);
+    } else if (r == -EBUSY) {
+        char host[HOST_NAME_MAX_LEN] = "";
+        struct host_filter f = {.build = name, .limit = 1};
+        store_host_list(a->st, &f, first_host, host);
+        api_error(resp, 409, "name", "name: build %s is in use%s%s", name, host[0] ? " by host " : "", host);
+    } else {
+        api_store_error(a, resp, "build delete", r);
+    }
+}
+
+void api_route_builds(struct api *a, const struct http_api_request *req, const char *rest,
+                      struct http_api_response *resp)
+{
+    char seg[3][128];
+    int n = api_path_split(rest, seg, 3);
+    if (n < 0 || n > 2) {
+        api_error(resp, 404, NULL, "no such path under builds");
+        return;
+    }
+    if (n == 0) {
+        if (req->method == API_GET)
+            builds_list(a, req, resp);
+        else if (req->method == API_POST)
+            build_import(a, req, resp);
+        else
+            api_method_not_allowed(resp, "GET, HEAD, POST");
+        return;
+    }
+    if (n == 2) {
+        if (strcmp(seg[1], "layer") != 0)
+            api_error(resp, 404, NULL, "builds/NAME/ takes layer");
+        else if (req->method != API_POST)
+            api_method_not_allowed(resp, "POST");
+        else
+            build_layer(a, req, seg[0], resp);
+        return;
+    }
+    char name[BUILD_NAME_MAX];
+    int version;
+    if (!parse_build_ref(seg[0], name, &version)) {
+        api_error(resp, 404, NULL, "no such build (NAME or NAME@VERSION)");
+        return;
+    }
+    if (req->method == API_GET) {
+        struct build b = {0};
+        int r = store_build_get(a->st, name, version, &b);
+        if (r == 0)
+            api_json(resp, 200, build_to_json(&b, true));
+        else if (r == -ENOENT)
+            not_found(resp, name, version);
+        else
+            api_store_error(a, resp, "build lookup", r);
+        build_clear(&b);
+    } else if (req->method == API_DELETE) {
+        build_delete(a, name, version, resp);
+    } else {
+        api_method_not_allowed(resp, "GET, HEAD, DELETE");
+    }
+}

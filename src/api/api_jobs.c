@@ -1,0 +1,326 @@
+/* Work too slow for the event loop (hashing and copying gigabytes for a
+ * build import or layer) runs in a forked child with its own store
+ * connection. The child writes one JSON answer ({"status": N, "body":
+ * {...}}) to a pipe and exits; the loop watches the pipe, and the job's
+ * answer is kept for GET /api/v1/jobs/ID.
+ *
+ * Why fork and not a thread: the loop and the store connection are
+ * single-threaded by design (docs/ARCHITECTURE.md), and a child that
+ * crashes on a hostile archive takes nothing else with it. The child never
+ * touches the parent's SQLite connection (SQLite forbids carrying one
+ * across fork()); it closes every inherited descriptor and opens its own. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "api/api_internal.h"
+#include "api/api_jobs.h"
+#include "inventory/model_json.h"
+#include "util/log.h"
+
+#define JOB_ANSWER_MAX (256 * 1024) /* a build with every file listed is far smaller */
+#define JOBS_KEPT 64                /* finished jobs remembered for polling */
+
+enum job_state { JOB_RUNNING, JOB_DONE, JOB_FAILED };
+static const char *const job_state_names[] = {"running", "done", "failed"};
+
+struct api_job {
+    struct api_job *next;
+    struct api *a;
+    int64_t id;
+    char kind[16];
+    char name[BUILD_NAME_MAX];
+    pid_t pid;
+    int fd;
+    struct event *ev;
+    char *out;
+    size_t out_len;
+    enum job_state state;
+    int status;   /* the HTTP status of the job's answer */
+    json_t *body; /* the job's answer */
+    int64_t started, ended;
+};
+
+static int64_t next_job_id = 1;
+
+json_t *api_job_json(const struct api_job *j)
+{
+    json_t *o = json_pack("{s:I, s:s, s:s, s:s, s:o, s:o}", "id", (json_int_t)j->id, "kind", j->kind, "name",
+                          j->name, "state", job_state_names[j->state], "started", json_time_ms(j->started), "ended",
+                          json_time_ms(j->ended));
+    if (o && j->state != JOB_RUNNING) {
+        json_object_set_new(o, "status", json_integer(j->status));
+        json_object_set(o, "result", j->body ? j->body : json_null());
+    }
+    return o;
+}
+
+static void job_free(struct api_job *j)
+{
+    if (j->ev)
+        event_free(j->ev);
+    if (j->fd >= 0)
+        close(j->fd);
+    free(j->out);
+    json_decref(j->body);
+    free(j);
+}
+
+/* Keeps the newest finished jobs; running ones always stay. */
+static void jobs_trim(struct api *a)
+{
+    size_t finished = 0;
+    for (struct api_job **p = &a->jobs; *p;) {
+        struct api_job *j = *p;
+        if (j->state != JOB_RUNNING && ++finished > JOBS_KEPT) {
+            *p = j->next;
+            job_free(j);
+            continue;
+        }
+        p = &j->next;
+    }
+}
+
+static void job_finish(struct api_job *j)
+{
+    int wstatus = 0;
+    /* The pipe closed: the child is exiting or gone. Someone else may have
+     * reaped it already (a SIGCHLD handler); the answer on the pipe is what
+     * counts, the exit status only explains a missing one. */
+    pid_t w = waitpid(j->pid, &wstatus, 0);
+    event_free(j->ev);
+    j->ev = NULL;
+    close(j->fd);
+    j->fd = -1;
+    j->ended = api_now_ms();
+    json_error_t jerr;
+    json_t *ans = j->out_len ? json_loadb(j->out, j->out_len, 0, &jerr) : NULL;
+    json_t *st = json_object_get(ans, "status");
+    json_t *body = json_object_get(ans, "body");
+    if (json_is_integer(st) && json_is_object(body)) {
+        j->status = (int)json_integer_value(st);
+        j->body = json_incref(body);
+    } else {
+        char why[96];
+        if (w == j->pid && WIFSIGNALED(wstatus))
+            snprintf(why, sizeof why, "the %s process was killed by signal %d", j->kind, WTERMSIG(wstatus));
+        else if (w == j->pid && WIFEXITED(wstatus))
+            snprintf(why, sizeof why, "the %s process exited with status %d and no answer", j->kind,
+                     WEXITSTATUS(wstatus));
+        else
+            snprintf(why, sizeof why, "the %s process ended without an answer", j->kind);
+        j->status = 500;
+        j->body = json_pack("{s:s}", "error", why);
+    }
+    json_decref(ans);
+    free(j->out);
+    j->out = NULL;
+    j->state = j->status < 300 ? JOB_DONE : JOB_FAILED;
+    log_info("api", "job %lld (%s %s) %s: status %d", (long long)j->id, j->kind, j->name, job_state_names[j->state],
+             j->status);
+    jobs_trim(j->a);
+}
+
+static void job_readable(evutil_socket_t fd, short what, void *arg)
+{
+    (void)what;
+    struct api_job *j = arg;
+    char buf[16384];
+    for (;;) {
+        ssize_t n = read(fd, buf, sizeof buf);
+        if (n > 0) {
+            if (j->out_len + (size_t)n > JOB_ANSWER_MAX) {
+                /* A child that says this much is broken; stop listening. */
+                j->out_len = 0;
+                kill(j->pid, SIGKILL);
+                job_finish(j);
+                return;
+            }
+            char *o = realloc(j->out, j->out_len + (size_t)n);
+            if (!o)
+                return; /* try again on the next readable event */
+            memcpy(o + j->out_len, buf, (size_t)n);
+            j->out = o;
+            j->out_len += (size_t)n;
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return;
+        job_finish(j); /* EOF or a read error */
+        return;
+    }
+}
+
+static void write_all(int fd, const char *s, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = write(fd, s, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return;
+        s += n;
+        len -= (size_t)n;
+    }
+}
+
+/* In the child: signals as a fresh process has them (libevent's handlers
+ * would write to a socket the child closed), only the answer pipe open. */
+static void child_setup(int answer_fd)
+{
+    static const int sigs[] = {SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGCHLD};
+    for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+        signal(sigs[i], SIG_DFL);
+    signal(SIGPIPE, SIG_IGN);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    if (answer_fd != 3) {
+        dup2(answer_fd, 3);
+        close(answer_fd);
+    }
+    if (close_range(4, ~0U, 0) < 0)
+        for (int fd = 4; fd < 1024; fd++)
+            close(fd);
+}
+
+static void job_child(api_job_work work, const void *arg, const char *state_dir, enum store_sync sync)
+    __attribute__((noreturn));
+static void job_child(api_job_work work, const void *arg, const char *state_dir, enum store_sync sync)
+{
+    char err[1024];
+    struct store *st = NULL;
+    json_t *body = NULL;
+    int status;
+    if (store_open(state_dir, sync, &st, err, sizeof err) < 0) {
+        status = 500;
+        body = json_pack("{s:s}", "error", err);
+    } else {
+        status = work(arg, state_dir, st, &body);
+        store_close(st);
+    }
+    json_t *ans = json_pack("{s:i, s:o}", "status", status, "body", body ? body : json_object());
+    char *text = ans ? json_dumps(ans, JSON_COMPACT) : NULL;
+    if (text)
+        write_all(3, text, strlen(text));
+    _exit(text ? 0 : 1);
+}
+
+int api_job_start(struct api *a, const char *kind, const char *name, api_job_work work, const void *arg,
+                  struct api_job **out)
+{
+    struct api_job *j = calloc(1, sizeof *j);
+    if (!j)
+        return -ENOMEM;
+    j->a = a;
+    j->fd = -1;
+    snprintf(j->kind, sizeof j->kind, "%s", kind);
+    snprintf(j->name, sizeof j->name, "%s", name);
+    int p[2];
+    /* O_CLOEXEC: a hook the lifecycle execs meanwhile must not hold the
+     * write end, or the end of the job would wait for the hook's end. */
+    if (pipe2(p, O_CLOEXEC) < 0) {
+        int e = -errno;
+        free(j);
+        return e;
+    }
+    fflush(NULL); /* nothing buffered is written twice */
+    pid_t pid = fork();
+    if (pid < 0) {
+        int e = -errno;
+        close(p[0]);
+        close(p[1]);
+        free(j);
+        return e;
+    }
+    if (pid == 0) {
+        close(p[0]);
+        child_setup(p[1]);
+        job_child(work, arg, a->conf->state_dir, a->conf->sync);
+    }
+    close(p[1]);
+    j->pid = pid;
+    j->fd = p[0];
+    j->id = next_job_id++;
+    j->started = api_now_ms();
+    evutil_make_socket_nonblocking(j->fd);
+    j->ev = event_new(a->base, j->fd, EV_READ | EV_PERSIST, job_readable, j);
+    if (!j->ev || event_add(j->ev, NULL) < 0) {
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+        job_free(j);
+        return -ENOMEM;
+    }
+    j->next = a->jobs;
+    a->jobs = j;
+    log_info("api", "job %lld: %s %s started (pid %ld)", (long long)j->id, kind, name, (long)pid);
+    *out = j;
+    return 0;
+}
+
+void api_jobs_stop(struct api *a)
+{
+    for (struct api_job *j = a->jobs; j; j = j->next)
+        if (j->state == JOB_RUNNING)
+            kill(j->pid, SIGTERM);
+    while (a->jobs) {
+        struct api_job *j = a->jobs;
+        a->jobs = j->next;
+        if (j->state == JOB_RUNNING) {
+            /* Up to 2 s to go (blob imports leave only temp files), then KILL. */
+            int i;
+            for (i = 0; i < 200 && waitpid(j->pid, NULL, WNOHANG) == 0; i++)
+                usleep(10000);
+            if (i == 200) {
+                kill(j->pid, SIGKILL);
+                waitpid(j->pid, NULL, 0);
+            }
+        }
+        job_free(j);
+    }
+}
+
+static int job_list(struct api *a, struct http_api_response *resp)
+{
+    json_t *items = json_array();
+    for (struct api_job *j = a->jobs; items && j; j = j->next)
+        json_array_append_new(items, api_job_json(j));
+    api_list(resp, items, NULL);
+    return 0;
+}
+
+void api_route_jobs(struct api *a, const struct http_api_request *req, const char *rest,
+                    struct http_api_response *resp)
+{
+    char seg[2][128];
+    int n = api_path_split(rest, seg, 2);
+    if (n < 0 || n > 1) {
+        api_error(resp, 404, NULL, "no such path under jobs");
+        return;
+    }
+    if (req->method != API_GET) {
+        api_method_not_allowed(resp, "GET, HEAD");
+        return;
+    }
+    if (n == 0) {
+        job_list(a, resp);
+        return;
+    }
+    char *end;
+    long long id = strtoll(seg[0], &end, 10);
+    for (struct api_job *j = a->jobs; *end == '\0' && j; j = j->next)
+        if (j->id == id) {
+            api_json(resp, 200, api_job_json(j));
+            return;
+        }
+    api_error(resp, 404, NULL, "no such job (finished jobs are kept for the last %d)", JOBS_KEPT);
+}
