@@ -8,6 +8,7 @@
 
 #include "cli/cli.h"
 #include "images/import.h"
+#include "store/store_inventory.h"
 
 static const char build_usage[] =
     "usage: midwife build COMMAND [-c CONFIG] ...\n"
@@ -273,7 +274,7 @@ static int cmd_show(int argc, char **argv)
         build_clear(&latest);
     }
     u.arr = o.json ? json_array() : NULL;
-    store_host_foreach(cli.st, collect_user, &u);
+    store_host_list(cli.st, NULL, collect_user, &u);
     cli_close(&cli);
 
     char t[32];
@@ -336,9 +337,13 @@ static int cmd_rm(int argc, char **argv)
         /* Name the hosts that block it: any host naming NAME for a
          * whole-build rm, else those following the latest or pinned. */
         struct users_ctx u = {.name = name, .version = version, .latest = version, .any_version = version == 0};
-        store_host_foreach(cli.st, collect_user, &u);
-        fprintf(stderr, "midwife: build %s is in use by host(s): %s; point them at another build first\n",
-                argv[optind], u.text);
+        store_host_list(cli.st, NULL, collect_user, &u);
+        if (u.n)
+            fprintf(stderr, "midwife: build %s is in use by host(s): %s; point them at another build first\n",
+                    argv[optind], u.text);
+        else
+            fprintf(stderr, "midwife: build %s is named by a rule; point the rule at another build first\n",
+                    argv[optind]);
     } else if (r < 0) {
         fprintf(stderr, "midwife: build rm %s: %s\n", argv[optind], r == -ENOENT ? "no such build" : strerror(-r));
     } else {

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "store/store_inventory.h"
 #include "util/addr.h"
 #include "util/strnum.h"
 
@@ -41,7 +42,7 @@ static const char *build_ref(const struct host *h, char *out, size_t len)
 static json_t *host_json(const struct host *h)
 {
     char mac[MAC_STRLEN];
-    return json_pack("{s:s, s:s, s:s, s:i, s:i}", "name", h->name, "mac", format_mac(h->mac, mac), "build",
+    return json_pack("{s:s, s:s, s:s, s:i, s:i}", "name", h->name, "mac", format_mac(h->macs[0], mac), "build",
                      h->build, "build_version", h->build_version, "vlan", h->vlan);
 }
 
@@ -110,14 +111,21 @@ static int cmd_set(int argc, char **argv)
             rc = CLI_USAGE;
             goto out;
         }
-        memset(&h, 0, sizeof h);
+        if ((r = host_init(&h)) < 0) {
+            fprintf(stderr, "midwife: host %s: %s\n", name, strerror(-r));
+            goto out;
+        }
         snprintf(h.name, sizeof h.name, "%s", name);
     } else if (r < 0) {
         fprintf(stderr, "midwife: host %s: %s\n", name, strerror(-r));
         goto out;
     }
-    if (mac_s)
-        memcpy(h.mac, mac, 6);
+    if (mac_s) {
+        /* --mac sets the primary (boot) MAC. */
+        memcpy(h.macs[0], mac, 6);
+        if (h.n_macs == 0)
+            h.n_macs = 1;
+    }
     if (build_s) {
         if (bname[0]) {
             struct build b;
@@ -133,22 +141,29 @@ static int cmd_set(int argc, char **argv)
     }
     if (vlan_s)
         h.vlan = (int)vlan;
-    if ((r = store_host_put(cli.st, &h)) < 0) {
+    const char *where;
+    if ((r = store_host_put(cli.st, &h, &where)) < 0) {
         char m[MAC_STRLEN];
-        if (r == -EEXIST) {
+        if (r == -EEXIST && strcmp(where, "mac") == 0) {
             struct host other;
-            fprintf(stderr, "midwife: host %s: MAC %s already belongs to host %s\n", name, format_mac(h.mac, m),
-                    store_host_by_mac(cli.st, h.mac, &other) == 0 ? other.name : "?");
+            bool known = store_host_by_mac(cli.st, h.macs[0], &other) == 0;
+            fprintf(stderr, "midwife: host %s: MAC %s already belongs to host %s\n", name,
+                    format_mac(h.macs[0], m), known ? other.name : "?");
+            if (known)
+                host_clear(&other);
+        } else if (r == -EEXIST) {
+            fprintf(stderr, "midwife: host %s: its %s belongs to another host\n", name, where);
         } else {
             fprintf(stderr, "midwife: host %s: %s\n", name, strerror(-r));
         }
         goto out;
     }
     char m[MAC_STRLEN], ref[BUILD_NAME_MAX + 16];
-    printf("host %s: mac %s, build %s, vlan %d\n", h.name, format_mac(h.mac, m),
+    printf("host %s: mac %s, build %s, vlan %d\n", h.name, format_mac(h.macs[0], m),
            build_ref(&h, ref, sizeof ref), h.vlan);
     rc = CLI_OK;
 out:
+    host_clear(&h);
     cli_close(&cli);
     return rc;
 }
@@ -190,7 +205,7 @@ static int list_one(const struct host *h, void *arg)
         char m[MAC_STRLEN], ref[BUILD_NAME_MAX + 16];
         if (lc->n == 0)
             printf("%-24s %-17s %-30s %s\n", "NAME", "MAC", "BUILD", "VLAN");
-        printf("%-24s %-17s %-30s %d\n", h->name, format_mac(h->mac, m), build_ref(h, ref, sizeof ref), h->vlan);
+        printf("%-24s %-17s %-30s %d\n", h->name, format_mac(h->macs[0], m), build_ref(h, ref, sizeof ref), h->vlan);
     }
     lc->n++;
     return 0;
@@ -209,7 +224,7 @@ static int cmd_list(int argc, char **argv)
     if (cli_open(config, &cli) != CLI_OK)
         return CLI_FAIL;
     struct list_ctx lc = {.arr = json ? json_array() : NULL};
-    int r = store_host_foreach(cli.st, list_one, &lc);
+    int r = store_host_list(cli.st, NULL, list_one, &lc);
     cli_close(&cli);
     if (r < 0) {
         fprintf(stderr, "midwife: host list: %s\n", strerror(-r));
@@ -249,11 +264,13 @@ static int cmd_show(int argc, char **argv)
     if (json) {
         json_t *j = host_json(&h);
         json_object_set_new(j, "boots_version", json_integer(boots));
+        host_clear(&h);
         return print_json(j);
     }
+    host_clear(&h);
     char m[MAC_STRLEN], ref[BUILD_NAME_MAX + 16];
     printf("host:   %s\n", h.name);
-    printf("mac:    %s\n", format_mac(h.mac, m));
+    printf("mac:    %s\n", format_mac(h.macs[0], m));
     printf("build:  %s", build_ref(&h, ref, sizeof ref));
     if (h.build[0] && !h.build_version)
         printf(boots ? " (latest: @%d)" : " (missing)", boots);
@@ -275,7 +292,12 @@ static int cmd_rm(int argc, char **argv)
     struct cli cli;
     if (cli_open(config, &cli) != CLI_OK)
         return CLI_FAIL;
-    int r = store_host_delete(cli.st, argv[optind]);
+    struct host h;
+    int r = store_host_by_name(cli.st, argv[optind], &h);
+    if (r == 0) {
+        r = store_host_delete(cli.st, h.id);
+        host_clear(&h);
+    }
     if (r < 0)
         fprintf(stderr, "midwife: host rm %s: %s\n", argv[optind], r == -ENOENT ? "no such host" : strerror(-r));
     else
