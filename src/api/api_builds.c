@@ -1,5 +1,6 @@
 /* /api/v1/builds: published builds and their files; import and layer run
- * in a child process (api_jobs.c) and answer 202 with the job to poll. */
+ * in a child process (api_jobs.c) and answer when it ends (201 with the
+ * new build, or the error), the loop serving everyone else meanwhile. */
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -12,6 +13,7 @@
 #include "inventory/model_json.h"
 #include "store/store_build.h"
 #include "store/store_inventory.h"
+#include "util/log.h"
 #include "util/strnum.h"
 
 #define LAYER_MAX_ARCHIVES 64
@@ -156,18 +158,17 @@ static int layer_work(const void *arg, const char *state_dir, struct store *st, 
     return 201;
 }
 
-static void job_started(struct api *a, struct http_api_response *resp, int r, struct api_job *job)
+static void job_start(struct api *a, const struct http_api_request *req, struct http_api_response *resp,
+                      const char *kind, const char *name, api_job_work work, const void *arg)
 {
+    struct api_job *job = NULL;
+    int r = api_job_start(a, kind, name, work, arg, req->pending, &job);
     if (r < 0) {
-        api_store_error(a, resp, "cannot start the job", r);
+        log_error("api", "cannot start the %s job: %s", kind, strerror(-r));
+        api_error(resp, 503, NULL, "cannot start the %s: %s", kind, strerror(-r));
         return;
     }
-    json_t *j = api_job_json(job);
-    json_int_t id = json_integer_value(json_object_get(j, "id"));
-    snprintf(resp->extra_headers, sizeof resp->extra_headers, "Location: /api/v1/jobs/%lld\r\n", (long long)id);
-    char url[64];
-    snprintf(url, sizeof url, "/api/v1/jobs/%lld", (long long)id);
-    api_json(resp, 202, json_pack("{s:o, s:s}", "job", j, "url", url));
+    resp->defer = true; /* the job answers when its child ends */
 }
 
 /* A path on the server: absolute, no NUL (JSON allows \u0000). */
@@ -266,9 +267,7 @@ static void build_import(struct api *a, const struct http_api_request *req, stru
         goto out;
     }
     ij.o.no_agent = json_is_true(na);
-    struct api_job *job = NULL;
-    int r = api_job_start(a, "import", ij.o.name, import_work, &ij, &job);
-    job_started(a, resp, r, job);
+    job_start(a, req, resp, "import", ij.o.name, import_work, &ij);
 out:
     json_decref(body);
 }
@@ -320,9 +319,7 @@ static void build_layer(struct api *a, const struct http_api_request *req, const
         }
     }
     lj.n = json_array_size(v);
-    struct api_job *job = NULL;
-    r = api_job_start(a, "layer", name, layer_work, &lj, &job);
-    job_started(a, resp, r, job);
+    job_start(a, req, resp, "layer", name, layer_work, &lj);
 out:
     json_decref(body);
 }

@@ -1,8 +1,11 @@
 /* Work too slow for the event loop (hashing and copying gigabytes for a
  * build import or layer) runs in a forked child with its own store
  * connection. The child writes one JSON answer ({"status": N, "body":
- * {...}}) to a pipe and exits; the loop watches the pipe, and the job's
- * answer is kept for GET /api/v1/jobs/ID.
+ * {...}}) to a pipe and exits; the loop watches the pipe and, when it
+ * closes, gives that answer to the request that started the job (a
+ * deferred HTTP answer: the loop serves everyone else meanwhile). The
+ * answer is also kept for GET /api/v1/jobs/ID, for a client that gave up
+ * waiting.
  *
  * Why fork and not a thread: the loop and the store connection are
  * single-threaded by design (docs/ARCHITECTURE.md), and a child that
@@ -43,6 +46,8 @@ struct api_job {
     char *out;
     size_t out_len;
     enum job_state state;
+    struct http_pending *pending; /* the request waiting for the answer, or NULL */
+    bool client_gone;
     int status;   /* the HTTP status of the job's answer */
     json_t *body; /* the job's answer */
     int64_t started, ended;
@@ -60,6 +65,26 @@ json_t *api_job_json(const struct api_job *j)
         json_object_set(o, "result", j->body ? j->body : json_null());
     }
     return o;
+}
+
+/* Answers the waiting request (exactly once, also when its client has
+ * gone: that is what frees the pending). */
+static void job_answer(struct api_job *j, int status, json_t *body)
+{
+    if (!j->pending)
+        return;
+    struct http_api_response resp = {0};
+    api_json(&resp, status, json_incref(body));
+    http_pending_finish(j->pending, &resp);
+    j->pending = NULL;
+}
+
+static void job_client_gone(void *arg)
+{
+    struct api_job *j = arg;
+    /* The work goes on: its result is published either way, and the job
+     * stays listed under /api/v1/jobs. */
+    j->client_gone = true;
 }
 
 static void job_free(struct api_job *j)
@@ -123,6 +148,7 @@ static void job_finish(struct api_job *j)
     free(j->out);
     j->out = NULL;
     j->state = j->status < 300 ? JOB_DONE : JOB_FAILED;
+    job_answer(j, j->status, j->body);
     log_info("api", "job %lld (%s %s) %s: status %d", (long long)j->id, j->kind, j->name, job_state_names[j->state],
              j->status);
     jobs_trim(j->a);
@@ -216,7 +242,7 @@ static void job_child(api_job_work work, const void *arg, const char *state_dir,
 }
 
 int api_job_start(struct api *a, const char *kind, const char *name, api_job_work work, const void *arg,
-                  struct api_job **out)
+                  struct http_pending *pending, struct api_job **out)
 {
     struct api_job *j = calloc(1, sizeof *j);
     if (!j)
@@ -262,6 +288,10 @@ int api_job_start(struct api *a, const char *kind, const char *name, api_job_wor
     }
     j->next = a->jobs;
     a->jobs = j;
+    if (pending) {
+        j->pending = pending;
+        http_pending_on_gone(pending, job_client_gone, j);
+    }
     log_info("api", "job %lld: %s %s started (pid %ld)", (long long)j->id, kind, name, (long)pid);
     *out = j;
     return 0;
@@ -284,6 +314,9 @@ void api_jobs_stop(struct api *a)
                 kill(j->pid, SIGKILL);
                 waitpid(j->pid, NULL, 0);
             }
+            json_t *e = json_pack("{s:s}", "error", "the server stopped before the job ended");
+            job_answer(j, 503, e);
+            json_decref(e);
         }
         job_free(j);
     }

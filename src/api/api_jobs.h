@@ -1,5 +1,6 @@
-/* Slow work (build import, build layer) in a child process; its answer is
- * kept for GET /api/v1/jobs/ID. See api_jobs.c for why a child. */
+/* Slow work (build import, build layer) in a child process; its answer
+ * goes to the waiting request and is kept for GET /api/v1/jobs/ID. See
+ * api_jobs.c for why a child. */
 #ifndef MIDWIFE_API_API_JOBS_H
 #define MIDWIFE_API_API_JOBS_H
 
@@ -14,9 +15,11 @@ struct api_job;
 typedef int (*api_job_work)(const void *arg, const char *state_dir, struct store *st, json_t **body);
 
 /* Forks the child. arg is read in the child only (its copy of memory), so
- * it may point at what the caller frees right after. */
+ * it may point at what the caller frees right after. With pending (the
+ * request's, the caller sets resp->defer) the job answers it when the
+ * child ends; NULL: the answer is only kept for polling. */
 int api_job_start(struct api *a, const char *kind, const char *name, api_job_work work, const void *arg,
-                  struct api_job **out);
+                  struct http_pending *pending, struct api_job **out);
 /* {"id", "kind", "name", "state": "running"|"done"|"failed", "started",
  *  "ended", and when ended "status" and "result" (the answer)}. */
 json_t *api_job_json(const struct api_job *j);

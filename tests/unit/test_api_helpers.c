@@ -1,6 +1,7 @@
 /* The API's pure helpers as tables: query strings (percent-decoding, '+',
- * bad escapes, caps), ?limit= paging bounds, path segments, and the field
- * an inventory error names. */
+ * bad escapes, caps), ?limit= paging bounds, path segments, the field an
+ * inventory error names; and the replies built from them (415/400 for
+ * bodies, 400 naming the parameter, 405 with Allow). */
 #include <errno.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,6 +10,10 @@
 #include <stdio.h>
 #include <string.h>
 #include <cmocka.h>
+
+#include <stdlib.h>
+
+#include <jansson.h>
 
 #include "api/api_internal.h"
 
@@ -199,6 +204,174 @@ static void test_field_too_long_for_buffer_is_empty(void **state)
     assert_string_equal(out, "");
 }
 
+/* ---- replies ---- */
+
+static json_t *reply_json(const struct http_api_response *resp)
+{
+    assert_non_null(resp->body);
+    assert_int_equal(resp->body[resp->body_len - 1], '\n'); /* one line per answer */
+    json_error_t e;
+    json_t *j = json_loadb(resp->body, resp->body_len, 0, &e);
+    assert_non_null(j);
+    return j;
+}
+
+static void reply_free(struct http_api_response *resp)
+{
+    free(resp->body);
+    memset(resp, 0, sizeof *resp);
+}
+
+static void expect_error(struct http_api_response *resp, int status, const char *field, const char *in_message)
+{
+    assert_int_equal(resp->status, status);
+    json_t *j = reply_json(resp);
+    const char *msg = json_string_value(json_object_get(j, "error"));
+    assert_non_null(msg);
+    if (in_message && !strstr(msg, in_message))
+        fail_msg("error '%s' does not contain '%s'", msg, in_message);
+    const char *f = json_string_value(json_object_get(j, "field"));
+    if (field)
+        assert_string_equal(f ? f : "(none)", field);
+    else
+        assert_null(json_object_get(j, "field"));
+    json_decref(j);
+    reply_free(resp);
+}
+
+struct body_case {
+    const char *name, *content_type, *body;
+    int status; /* 0: accepted */
+    const char *in_message;
+};
+
+static const struct body_case body_cases[] = {
+    {"json_object", "application/json", "{\"a\": 1}", 0, NULL},
+    {"json_with_charset", "application/json; charset=utf-8", "{}", 0, NULL},
+    {"content_type_case_insensitive", "Application/JSON", "{}", 0, NULL},
+    {"structured_json_suffix", "application/merge-patch+json", "{}", 0, NULL},
+    {"text_plain_is_415", "text/plain", "{}", 415, "application/json"},
+    {"no_content_type_is_415", NULL, "{}", 415, NULL},
+    {"json_prefix_but_other_type_is_415", "application/jsonp", "{}", 415, NULL},
+    {"malformed_has_line_and_column", "application/json", "{\"a\": 1,\n \"b\": }", 400, "line 2 column"},
+    {"empty_body_is_400", "application/json", "", 400, "line"},
+    {"array_is_400", "application/json", "[1, 2]", 400, "object"},
+    {"duplicate_keys_are_400", "application/json", "{\"a\": 1, \"a\": 2}", 400, "duplicate"},
+};
+
+static void test_body_cases(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof body_cases / sizeof body_cases[0]; i++) {
+        const struct body_case *c = &body_cases[i];
+        struct http_api_request req = {.method = API_POST, .path = "/api/v1/hosts", .query = "",
+                                       .content_type = c->content_type, .body = c->body,
+                                       .body_len = strlen(c->body)};
+        struct http_api_response resp = {0};
+        json_t *j = NULL;
+        bool ok = api_body_object(&req, &resp, &j);
+        if (ok != (c->status == 0))
+            fail_msg("%s: accepted %d, expected %d", c->name, ok, c->status == 0);
+        if (ok) {
+            assert_true(json_is_object(j));
+            assert_null(resp.body);
+            json_decref(j);
+        } else {
+            assert_null(j);
+            expect_error(&resp, c->status, NULL, c->in_message);
+        }
+    }
+}
+
+static void test_error_names_the_field(void **state)
+{
+    (void)state;
+    struct http_api_response resp = {0};
+    api_error(&resp, 400, "macs[1]", "macs[1]: not a MAC address");
+    assert_null(resp.content_type); /* application/json */
+    expect_error(&resp, 400, "macs[1]", "not a MAC");
+    api_error(&resp, 404, NULL, "no host named %s", "x");
+    expect_error(&resp, 404, NULL, "no host named x");
+    /* Bytes that are not UTF-8 still give a JSON answer. */
+    api_error(&resp, 404, NULL, "no host named %s", "\xff\xfe");
+    expect_error(&resp, 404, NULL, "\\xff");
+}
+
+static void test_invalid_prefixes_the_field(void **state)
+{
+    (void)state;
+    struct http_api_response resp = {0};
+    api_invalid(&resp, "hosts[2].", "macs[1]: not a MAC address");
+    expect_error(&resp, 400, "hosts[2].macs[1]", "hosts[2].macs[1]: not a MAC");
+    api_invalid(&resp, "", "vlan: expected 0..4094");
+    expect_error(&resp, 400, "vlan", "vlan: expected");
+    api_invalid(&resp, "", "out of memory somewhere");
+    expect_error(&resp, 400, NULL, "out of memory");
+}
+
+static void test_method_not_allowed_says_allow(void **state)
+{
+    (void)state;
+    struct http_api_response resp = {0};
+    api_method_not_allowed(&resp, "GET, HEAD, POST");
+    assert_string_equal(resp.extra_headers, "Allow: GET, HEAD, POST\r\n");
+    expect_error(&resp, 405, NULL, "GET, HEAD, POST");
+}
+
+static void test_page_params(void **state)
+{
+    (void)state;
+    struct {
+        const char *query;
+        int status; /* 0: accepted */
+        const char *field;
+        size_t limit;
+        const char *after;
+    } cases[] = {
+        {"", 0, NULL, API_LIST_DEFAULT, ""},
+        {"limit=5&after=esx-03", 0, NULL, 5, "esx-03"},
+        {"after=a%2Db", 0, NULL, API_LIST_DEFAULT, "a-b"},
+        {"limit=0", 400, "limit", 0, NULL},
+        {"limit=1001", 400, "limit", 0, NULL},
+        {"limit=%zz", 400, "limit", 0, NULL},
+        {"after=%4", 400, "after", 0, NULL},
+        {"after=0123456789abcdef", 400, "after", 0, NULL}, /* over the 16-byte buffer below */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct http_api_request req = {.method = API_GET, .path = "/api/v1/hosts", .query = cases[i].query,
+                                       .query_len = strlen(cases[i].query), .body = ""};
+        struct http_api_response resp = {0};
+        size_t limit = 0;
+        char after[16];
+        bool ok = api_page(&req, &resp, &limit, after, sizeof after);
+        if (ok != (cases[i].status == 0))
+            fail_msg("'%s': accepted %d", cases[i].query, ok);
+        if (ok) {
+            assert_int_equal(limit, cases[i].limit);
+            assert_string_equal(after, cases[i].after);
+            assert_null(resp.body);
+        } else {
+            expect_error(&resp, cases[i].status, cases[i].field, cases[i].field);
+        }
+    }
+}
+
+static void test_query_param_absent_and_present(void **state)
+{
+    (void)state;
+    struct http_api_request req = {.query = "state=ready&q=a+b", .query_len = 17, .body = ""};
+    struct http_api_response resp = {0};
+    char buf[32];
+    const char *v = "unset";
+    assert_true(api_query_param(&req, &resp, "build", buf, sizeof buf, &v));
+    assert_null(v);
+    assert_true(api_query_param(&req, &resp, "q", buf, sizeof buf, &v));
+    assert_string_equal(v, "a b");
+    assert_string_equal(api_query(&req, "state", buf, sizeof buf), "ready");
+    assert_null(api_query(&req, "nope", buf, sizeof buf));
+    assert_null(resp.body);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -209,6 +382,12 @@ int main(void)
         cmocka_unit_test(test_path_segment_too_long),
         cmocka_unit_test(test_field_cases),
         cmocka_unit_test(test_field_too_long_for_buffer_is_empty),
+        cmocka_unit_test(test_body_cases),
+        cmocka_unit_test(test_error_names_the_field),
+        cmocka_unit_test(test_invalid_prefixes_the_field),
+        cmocka_unit_test(test_method_not_allowed_says_allow),
+        cmocka_unit_test(test_page_params),
+        cmocka_unit_test(test_query_param_absent_and_present),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
