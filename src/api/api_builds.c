@@ -118,51 +118,81 @@ static int import_error_status(int r)
     return r == -ENOMEM || r == -EIO || r == -ENOSPC ? 500 : 400;
 }
 
-struct import_job {
-    struct import_opts o;
-};
-
-static int import_work(const void *arg, const char *state_dir, struct store *st, json_t **body)
+static json_t *build_answer(int r, const struct build *b, const char *err)
 {
-    const struct import_job *ij = arg;
-    struct build b = {0};
-    char err[1024];
-    int r = image_import(state_dir, st, &ij->o, &b, err, sizeof err);
-    if (r < 0) {
-        *body = json_pack("{s:s}", "error", err);
-        return import_error_status(r);
-    }
-    *body = build_to_json(&b, true);
-    build_clear(&b);
-    return 201;
+    return r < 0 ? json_pack("{s:s}", "error", err) : build_to_json(b, true);
 }
 
-struct layer_job {
-    const char *name;
-    const char *archives[LAYER_MAX_ARCHIVES];
-    size_t n;
-};
-
-static int layer_work(const void *arg, const char *state_dir, struct store *st, json_t **body)
+/* The child's side: the spec is what build_import() and build_layer()
+ * checked and wrote, read back into the options image_import takes. */
+static int import_run(const json_t *spec, const char *state_dir, struct store *st, json_t **body)
 {
-    const struct layer_job *lj = arg;
-    struct build b = {0};
-    char err[1024];
-    int r = image_layer(state_dir, st, lj->name, lj->archives, lj->n, &b, err, sizeof err);
-    if (r < 0) {
-        *body = json_pack("{s:s}", "error", err);
-        return import_error_status(r);
+    struct import_opts o = {0};
+    o.name = json_string_value(json_object_get(spec, "name"));
+    o.path = json_string_value(json_object_get(spec, "path"));
+    o.kernel = json_string_value(json_object_get(spec, "kernel"));
+    o.chain = json_string_value(json_object_get(spec, "chain"));
+    o.cmdline = json_string_value(json_object_get(spec, "cmdline"));
+    o.san_uri = json_string_value(json_object_get(spec, "san_uri"));
+    o.no_agent = json_is_true(json_object_get(spec, "no_agent"));
+    const char *kind = json_string_value(json_object_get(spec, "build_kind"));
+    if (kind && build_kind_parse(kind, &o.kind) == 0)
+        o.kind_set = true;
+    size_t i;
+    json_t *e;
+    json_array_foreach(json_object_get(spec, "initrds"), i, e) {
+        if (i < IMPORT_MAX_INITRDS && json_is_string(e))
+            o.initrds[o.n_initrds++] = json_string_value(e);
     }
-    *body = build_to_json(&b, true);
+    if (!o.name) {
+        *body = json_pack("{s:s}", "error", "import: no name in the job");
+        return 500;
+    }
+    struct build b = {0};
+    char err[1024] = "";
+    int r = image_import(state_dir, st, &o, &b, err, sizeof err);
+    *body = build_answer(r, &b, err);
     build_clear(&b);
-    return 201;
+    return r < 0 ? import_error_status(r) : 201;
+}
+
+static int layer_run(const json_t *spec, const char *state_dir, struct store *st, json_t **body)
+{
+    const char *archives[LAYER_MAX_ARCHIVES];
+    size_t n = 0, i;
+    json_t *e;
+    json_array_foreach(json_object_get(spec, "archives"), i, e) {
+        if (n < LAYER_MAX_ARCHIVES && json_is_string(e))
+            archives[n++] = json_string_value(e);
+    }
+    const char *name = json_string_value(json_object_get(spec, "name"));
+    if (!name || n == 0) {
+        *body = json_pack("{s:s}", "error", "layer: no name or archives in the job");
+        return 500;
+    }
+    struct build b = {0};
+    char err[1024] = "";
+    int r = image_layer(state_dir, st, name, archives, n, &b, err, sizeof err);
+    *body = build_answer(r, &b, err);
+    build_clear(&b);
+    return r < 0 ? import_error_status(r) : 201;
+}
+
+int api_builds_job_run(const char *kind, const json_t *spec, const char *state_dir, struct store *st,
+                       json_t **body)
+{
+    if (strcmp(kind, "import") == 0)
+        return import_run(spec, state_dir, st, body);
+    if (strcmp(kind, "layer") == 0)
+        return layer_run(spec, state_dir, st, body);
+    *body = json_pack("{s:s}", "error", "unknown job kind");
+    return 500;
 }
 
 static void job_start(struct api *a, const struct http_api_request *req, struct http_api_response *resp,
-                      const char *kind, const char *name, api_job_work work, const void *arg)
+                      const char *kind, const char *name, json_t *spec)
 {
-    struct api_job *job = NULL;
-    int r = api_job_start(a, kind, name, work, arg, req->pending, &job);
+    int r = api_job_start(a, kind, name, spec, req->pending);
     if (r < 0) {
         log_error("api", "cannot start the %s job: %s", kind, strerror(-r));
         api_error(resp, 503, NULL, "cannot start the %s: %s", kind, strerror(-r));
@@ -204,7 +234,7 @@ static void build_import(struct api *a, const struct http_api_request *req, stru
     json_t *body;
     if (!api_body_object(req, resp, &body))
         return;
-    struct import_job ij = {0};
+    struct import_opts o = {0};
     const char *key, *kind = NULL;
     json_t *v;
     json_object_foreach(body, key, v) {
@@ -218,30 +248,30 @@ static void build_import(struct api *a, const struct http_api_request *req, stru
             goto out;
         }
     }
-    if (!opt_string(body, "name", &ij.o.name, resp) || !opt_string(body, "kind", &kind, resp) ||
-        !opt_string(body, "kernel", &ij.o.kernel, resp) || !opt_string(body, "chain", &ij.o.chain, resp) ||
-        !opt_string(body, "cmdline", &ij.o.cmdline, resp) || !opt_string(body, "san_uri", &ij.o.san_uri, resp))
+    if (!opt_string(body, "name", &o.name, resp) || !opt_string(body, "kind", &kind, resp) ||
+        !opt_string(body, "kernel", &o.kernel, resp) || !opt_string(body, "chain", &o.chain, resp) ||
+        !opt_string(body, "cmdline", &o.cmdline, resp) || !opt_string(body, "san_uri", &o.san_uri, resp))
         goto out;
-    if (!ij.o.name || !build_name_valid(ij.o.name)) {
+    if (!o.name || !build_name_valid(o.name)) {
         api_error(resp, 400, "name", "name: letters, digits, '-', '_', '.' (not starting with '.'), at most 63");
         goto out;
     }
     if (kind) {
-        if (build_kind_parse(kind, &ij.o.kind) < 0) {
+        if (build_kind_parse(kind, &o.kind) < 0) {
             api_error(resp, 400, "kind", "kind: expected linux, esxi, chain, sanboot or local");
             goto out;
         }
-        ij.o.kind_set = true;
+        o.kind_set = true;
     }
     v = json_object_get(body, "path");
     if (v && !json_is_null(v)) {
-        if (!server_path(v, "path", &ij.o.path, resp))
+        if (!server_path(v, "path", &o.path, resp))
             goto out;
-        if (ij.o.path[0] != '/') {
+        if (o.path[0] != '/') {
             api_error(resp, 400, "path", "path: must be absolute (a path on the server)");
             goto out;
         }
-    } else if (!(ij.o.kind_set && (ij.o.kind == BUILD_SANBOOT || ij.o.kind == BUILD_LOCAL))) {
+    } else if (!(o.kind_set && (o.kind == BUILD_SANBOOT || o.kind == BUILD_LOCAL))) {
         api_error(resp, 400, "path", "path: required (a directory, tarball or ISO on the server)");
         goto out;
     }
@@ -256,18 +286,29 @@ static void build_import(struct api *a, const struct http_api_request *req, stru
         json_array_foreach(v, i, e) {
             char field[32];
             snprintf(field, sizeof field, "initrds[%zu]", i);
-            if (!server_path(e, field, &ij.o.initrds[i], resp))
+            if (!server_path(e, field, &o.initrds[i], resp))
                 goto out;
         }
-        ij.o.n_initrds = json_array_size(v);
+        o.n_initrds = json_array_size(v);
     }
     const json_t *na = json_object_get(body, "no_agent");
     if (na && !json_is_boolean(na)) {
         api_error(resp, 400, "no_agent", "no_agent: expected true or false");
         goto out;
     }
-    ij.o.no_agent = json_is_true(na);
-    job_start(a, req, resp, "import", ij.o.name, import_work, &ij);
+    o.no_agent = json_is_true(na);
+    json_t *spec = json_pack("{s:s, s:b}", "name", o.name, "no_agent", o.no_agent);
+    const char *strings[][2] = {{"path", o.path},       {"build_kind", kind},      {"kernel", o.kernel},
+                                {"chain", o.chain},     {"cmdline", o.cmdline},    {"san_uri", o.san_uri}};
+    for (size_t i = 0; spec && i < sizeof strings / sizeof strings[0]; i++)
+        if (strings[i][1])
+            json_object_set_new(spec, strings[i][0], json_string(strings[i][1]));
+    json_t *initrds = json_array();
+    for (size_t i = 0; initrds && i < o.n_initrds; i++)
+        json_array_append_new(initrds, json_string(o.initrds[i]));
+    if (spec)
+        json_object_set_new(spec, "initrds", initrds ? initrds : json_array());
+    job_start(a, req, resp, "import", o.name, spec);
 out:
     json_decref(body);
 }
@@ -289,7 +330,6 @@ static void build_layer(struct api *a, const struct http_api_request *req, const
     json_t *body;
     if (!api_body_object(req, resp, &body))
         return;
-    struct layer_job lj = {.name = name};
     const char *key;
     json_t *v;
     json_object_foreach(body, key, v) {
@@ -310,16 +350,16 @@ static void build_layer(struct api *a, const struct http_api_request *req, const
     json_t *e;
     json_array_foreach(v, i, e) {
         char field[32];
+        const char *path;
         snprintf(field, sizeof field, "archives[%zu]", i);
-        if (!server_path(e, field, &lj.archives[i], resp))
+        if (!server_path(e, field, &path, resp))
             goto out;
-        if (lj.archives[i][0] != '/') {
+        if (path[0] != '/') {
             api_error(resp, 400, field, "%s: must be absolute (a path on the server)", field);
             goto out;
         }
     }
-    lj.n = json_array_size(v);
-    job_start(a, req, resp, "layer", name, layer_work, &lj);
+    job_start(a, req, resp, "layer", name, json_pack("{s:s, s:O}", "name", name, "archives", v));
 out:
     json_decref(body);
 }

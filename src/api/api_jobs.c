@@ -1,23 +1,30 @@
 /* Work too slow for the event loop (hashing and copying gigabytes for a
- * build import or layer) runs in a forked child with its own store
- * connection. The child writes one JSON answer ({"status": N, "body":
- * {...}}) to a pipe and exits; the loop watches the pipe and, when it
- * closes, gives that answer to the request that started the job (a
- * deferred HTTP answer: the loop serves everyone else meanwhile). The
- * answer is also kept for GET /api/v1/jobs/ID, for a client that gave up
- * waiting.
+ * build import or layer) runs in a child process with its own store
+ * connection. The child reads a JSON spec, writes one JSON answer
+ * ({"status": N, "body": {...}}) to a pipe and exits; the loop watches the
+ * pipe and, when it closes, gives that answer to the request that started
+ * the job (a deferred HTTP answer: the loop serves everyone else
+ * meanwhile). The answer is also kept for GET /api/v1/jobs/ID, for a
+ * client that gave up waiting.
  *
- * Why fork and not a thread: the loop and the store connection are
+ * Why a process and not a thread: the loop and the store connection are
  * single-threaded by design (docs/ARCHITECTURE.md), and a child that
- * crashes on a hostile archive takes nothing else with it. The child never
- * touches the parent's SQLite connection (SQLite forbids carrying one
- * across fork()); it closes every inherited descriptor and opens its own. */
+ * crashes on a hostile archive takes nothing else with it.
+ *
+ * Why spawn a fresh midwife and not just fork(): SQLite keeps per-process
+ * state about open database files (their locks and the WAL index
+ * mapping); a forked child inherits the parent's and a connection it
+ * opens itself then fails ("locking protocol"). SQLite's own rule is not
+ * to carry a connection across fork(). A new process image has no such
+ * state. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -30,6 +37,9 @@
 
 #define JOB_ANSWER_MAX (256 * 1024) /* a build with every file listed is far smaller */
 #define JOBS_KEPT 64                /* finished jobs remembered for polling */
+#define JOB_ENV "MIDWIFE_API_JOB"   /* set in a job's environment: run the job, not main() */
+#define JOB_SPEC_FD 3               /* the child reads its spec here */
+#define JOB_ANSWER_FD 4             /* and writes its answer here */
 
 enum job_state { JOB_RUNNING, JOB_DONE, JOB_FAILED };
 static const char *const job_state_names[] = {"running", "done", "failed"};
@@ -199,90 +209,173 @@ static void write_all(int fd, const char *s, size_t len)
     }
 }
 
-/* In the child: signals as a fresh process has them (libevent's handlers
- * would write to a socket the child closed), only the answer pipe open. */
-static void child_setup(int answer_fd)
-{
-    static const int sigs[] = {SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGCHLD};
-    for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
-        signal(sigs[i], SIG_DFL);
-    signal(SIGPIPE, SIG_IGN);
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
-    if (answer_fd != 3) {
-        dup2(answer_fd, 3);
-        close(answer_fd);
-    }
-    if (close_range(4, ~0U, 0) < 0)
-        for (int fd = 4; fd < 1024; fd++)
-            close(fd);
-}
+/* ---- the child: a fresh midwife process ---- */
 
-static void job_child(api_job_work work, const void *arg, const char *state_dir, enum store_sync sync)
-    __attribute__((noreturn));
-static void job_child(api_job_work work, const void *arg, const char *state_dir, enum store_sync sync)
+/* Reads the spec (fd JOB_SPEC_FD), runs it on a store connection of its
+ * own, writes {"status", "body"} to JOB_ANSWER_FD. */
+static int job_child_main(void)
 {
+    signal(SIGPIPE, SIG_IGN);
+    if (close_range(JOB_ANSWER_FD + 1, ~0U, 0) < 0)
+        for (int fd = JOB_ANSWER_FD + 1; fd < 1024; fd++)
+            close(fd);
+    json_error_t jerr;
+    json_t *spec = json_loadfd(JOB_SPEC_FD, JSON_DISABLE_EOF_CHECK, &jerr);
+    close(JOB_SPEC_FD);
+    const char *kind = json_string_value(json_object_get(spec, "kind"));
+    const char *state_dir = json_string_value(json_object_get(spec, "state_dir"));
+    json_t *body = NULL;
+    int status = 500;
     char err[1024];
     struct store *st = NULL;
-    json_t *body = NULL;
-    int status;
-    if (store_open(state_dir, sync, &st, err, sizeof err) < 0) {
-        status = 500;
+    if (!kind || !state_dir) {
+        body = json_pack("{s:s}", "error", "job: no kind or state_dir in the spec");
+    } else if (store_open(state_dir, json_is_true(json_object_get(spec, "sync_full")) ? STORE_SYNC_FULL
+                                                                                        : STORE_SYNC_NORMAL,
+                          &st, err, sizeof err) < 0) {
         body = json_pack("{s:s}", "error", err);
     } else {
-        status = work(arg, state_dir, st, &body);
+        status = api_builds_job_run(kind, spec, state_dir, st, &body);
         store_close(st);
     }
     json_t *ans = json_pack("{s:i, s:o}", "status", status, "body", body ? body : json_object());
     char *text = ans ? json_dumps(ans, JSON_COMPACT) : NULL;
     if (text)
-        write_all(3, text, strlen(text));
-    _exit(text ? 0 : 1);
+        write_all(JOB_ANSWER_FD, text, strlen(text));
+    free(text);
+    json_decref(ans);
+    json_decref(spec);
+    return text ? 0 : 1;
 }
 
-int api_job_start(struct api *a, const char *kind, const char *name, api_job_work work, const void *arg,
-                  struct http_pending *pending, struct api_job **out)
+/* A process spawned by api_job_start() is midwife itself, told by
+ * JOB_ENV to run the job instead of main(). Running before main() keeps
+ * the job runner inside this room (no subcommand a user could type). */
+__attribute__((constructor)) static void job_child_entry(void)
 {
-    struct api_job *j = calloc(1, sizeof *j);
-    if (!j)
+    const char *v = getenv(JOB_ENV);
+    if (!v || strcmp(v, "1") != 0)
+        return;
+    unsetenv(JOB_ENV);
+    _exit(job_child_main());
+}
+
+/* A descriptor at JOB_ANSWER_FD or below would be overwritten by the
+ * child's dup2s of the other one: move it up first. */
+static int fd_above_job_fds(int fd)
+{
+    if (fd > JOB_ANSWER_FD)
+        return fd;
+    int n = fcntl(fd, F_DUPFD_CLOEXEC, JOB_ANSWER_FD + 1);
+    close(fd);
+    return n;
+}
+
+/* The spec in a memory file: the child reads it whole at its own pace,
+ * and the loop never blocks on a full pipe. */
+static int spec_fd(const json_t *spec)
+{
+    char *text = json_dumps(spec, JSON_COMPACT);
+    if (!text)
         return -ENOMEM;
-    j->a = a;
-    j->fd = -1;
-    snprintf(j->kind, sizeof j->kind, "%s", kind);
-    snprintf(j->name, sizeof j->name, "%s", name);
+    int fd = memfd_create("midwife-job", MFD_CLOEXEC);
+    int rc = fd < 0 ? -errno : 0;
+    size_t len = strlen(text);
+    if (rc == 0 && (write(fd, text, len) != (ssize_t)len || lseek(fd, 0, SEEK_SET) != 0))
+        rc = -EIO;
+    free(text);
+    if (rc < 0) {
+        if (fd >= 0)
+            close(fd);
+        return rc;
+    }
+    return fd_above_job_fds(fd);
+}
+
+static int job_spawn(const json_t *spec, pid_t *pid, int *answer_fd)
+{
+    extern char **environ;
+    int sfd = spec_fd(spec);
+    if (sfd < 0)
+        return sfd;
     int p[2];
     /* O_CLOEXEC: a hook the lifecycle execs meanwhile must not hold the
      * write end, or the end of the job would wait for the hook's end. */
     if (pipe2(p, O_CLOEXEC) < 0) {
         int e = -errno;
-        free(j);
+        close(sfd);
         return e;
     }
-    fflush(NULL); /* nothing buffered is written twice */
-    pid_t pid = fork();
-    if (pid < 0) {
-        int e = -errno;
-        close(p[0]);
+    p[0] = fd_above_job_fds(p[0]);
+    p[1] = fd_above_job_fds(p[1]);
+    /* The child's environment: ours plus the job marker. */
+    size_t n_env = 0;
+    while (environ[n_env])
+        n_env++;
+    char **env = calloc(n_env + 2, sizeof *env);
+    posix_spawn_file_actions_t fa;
+    posix_spawnattr_t attr;
+    int rc = env && p[0] >= 0 && p[1] >= 0 ? 0 : -ENOMEM;
+    if (rc == 0) {
+        memcpy(env, environ, n_env * sizeof *env);
+        env[n_env] = (char *)JOB_ENV "=1";
+        posix_spawn_file_actions_init(&fa);
+        posix_spawn_file_actions_adddup2(&fa, sfd, JOB_SPEC_FD);
+        posix_spawn_file_actions_adddup2(&fa, p[1], JOB_ANSWER_FD);
+        posix_spawnattr_init(&attr);
+        /* Signals as a fresh process has them: ours are libevent's. */
+        sigset_t all, none;
+        sigfillset(&all);
+        sigemptyset(&none);
+        posix_spawnattr_setsigdefault(&attr, &all);
+        posix_spawnattr_setsigmask(&attr, &none);
+        posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+        char *argv[] = {(char *)"midwife-job", NULL};
+        /* /proc/self/exe: the very binary running, even if an upgrade
+         * replaced the file meanwhile. */
+        rc = -posix_spawn(pid, "/proc/self/exe", &fa, &attr, argv, env);
+        posix_spawnattr_destroy(&attr);
+        posix_spawn_file_actions_destroy(&fa);
+    }
+    free(env);
+    close(sfd);
+    if (p[1] >= 0)
         close(p[1]);
+    if (rc < 0) {
+        if (p[0] >= 0)
+            close(p[0]);
+        return rc;
+    }
+    *answer_fd = p[0];
+    return 0;
+}
+
+int api_job_start(struct api *a, const char *kind, const char *name, json_t *spec, struct http_pending *pending)
+{
+    struct api_job *j = calloc(1, sizeof *j);
+    int rc = j && spec ? 0 : -ENOMEM;
+    if (rc == 0) {
+        json_object_set_new(spec, "kind", json_string(kind));
+        json_object_set_new(spec, "state_dir", json_string(a->conf->state_dir));
+        json_object_set_new(spec, "sync_full", json_boolean(a->conf->sync == STORE_SYNC_FULL));
+        j->a = a;
+        j->fd = -1;
+        snprintf(j->kind, sizeof j->kind, "%s", kind);
+        snprintf(j->name, sizeof j->name, "%s", name);
+        rc = job_spawn(spec, &j->pid, &j->fd);
+    }
+    json_decref(spec);
+    if (rc < 0) {
         free(j);
-        return e;
+        return rc;
     }
-    if (pid == 0) {
-        close(p[0]);
-        child_setup(p[1]);
-        job_child(work, arg, a->conf->state_dir, a->conf->sync);
-    }
-    close(p[1]);
-    j->pid = pid;
-    j->fd = p[0];
     j->id = next_job_id++;
     j->started = api_now_ms();
     evutil_make_socket_nonblocking(j->fd);
     j->ev = event_new(a->base, j->fd, EV_READ | EV_PERSIST, job_readable, j);
     if (!j->ev || event_add(j->ev, NULL) < 0) {
-        kill(pid, SIGKILL);
-        waitpid(pid, NULL, 0);
+        kill(j->pid, SIGKILL);
+        waitpid(j->pid, NULL, 0);
         job_free(j);
         return -ENOMEM;
     }
@@ -292,8 +385,7 @@ int api_job_start(struct api *a, const char *kind, const char *name, api_job_wor
         j->pending = pending;
         http_pending_on_gone(pending, job_client_gone, j);
     }
-    log_info("api", "job %lld: %s %s started (pid %ld)", (long long)j->id, kind, name, (long)pid);
-    *out = j;
+    log_info("api", "job %lld: %s %s started (pid %ld)", (long long)j->id, kind, name, (long)j->pid);
     return 0;
 }
 

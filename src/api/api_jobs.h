@@ -7,19 +7,22 @@
 #include <jansson.h>
 
 #include "api/api_internal.h"
+#include "http/http_api.h"
 
 struct api_job;
 
-/* Runs in the child with its own store connection: returns the HTTP
- * status of the answer and sets *body (a new reference, a JSON object). */
-typedef int (*api_job_work)(const void *arg, const char *state_dir, struct store *st, json_t **body);
+/* Starts a child for kind ("import", "layer") on build name with spec (a
+ * JSON object handed to the child whole; the reference is taken). With
+ * pending (the request's; the caller then sets resp->defer) the job
+ * answers that request when the child ends; NULL: the answer is only kept
+ * for polling. */
+int api_job_start(struct api *a, const char *kind, const char *name, json_t *spec, struct http_pending *pending);
 
-/* Forks the child. arg is read in the child only (its copy of memory), so
- * it may point at what the caller frees right after. With pending (the
- * request's, the caller sets resp->defer) the job answers it when the
- * child ends; NULL: the answer is only kept for polling. */
-int api_job_start(struct api *a, const char *kind, const char *name, api_job_work work, const void *arg,
-                  struct http_pending *pending, struct api_job **out);
+/* In the child (api_builds.c): runs kind with spec on the child's own
+ * store connection. Returns the answer's HTTP status and sets *body (a new
+ * reference to a JSON object). */
+int api_builds_job_run(const char *kind, const json_t *spec, const char *state_dir, struct store *st,
+                       json_t **body);
 /* {"id", "kind", "name", "state": "running"|"done"|"failed", "started",
  *  "ended", and when ended "status" and "result" (the answer)}. */
 json_t *api_job_json(const struct api_job *j);

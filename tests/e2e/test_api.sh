@@ -244,7 +244,7 @@ call GET "/jobs/$JOB"
 expect_eq "$(j .result.version)" 2 "the layer job's kept answer"
 
 # A big import runs in a child: the loop answers meanwhile.
-head -c $((160 << 20)) /dev/zero >"$T/big/big.bin"
+head -c $((96 << 20)) /dev/zero >"$T/big/big.bin"
 http_get "$NS" "$B/builds" -o "$T/out/big" -w '%{http_code}' -X POST -H "Authorization: Bearer $TOKEN" \
   -H 'Content-Type: application/json' --max-time 120 \
   --data-binary "$(jq -nc --arg p "$T/big" '{name:"big", path:$p, kind:"linux", kernel:"big.bin"}')" \
@@ -265,7 +265,7 @@ done
 wait $BIG
 expect_eq "$(cat "$T/out/big.code")" 201 "the big import's answer"
 if [ $seen_running = 1 ]; then
-  pass "the loop answered GET /jobs and GET /status while a 160 MiB import was running"
+  pass "the loop answered GET /jobs and GET /status while a 96 MiB import was running"
 else
   log "the big import ended before a request could see it running (a fast disk); not asserted"
 fi
