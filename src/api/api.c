@@ -61,8 +61,11 @@ static int write_token_file(const char *state_dir, const char *token)
         goto out;
     }
     size_t len = strlen(token);
-    if (fchmod(fd, 0600) < 0 || write(fd, token, len) != (ssize_t)len || fsync(fd) < 0)
-        rc = -errno ? -errno : -EIO;
+    ssize_t n;
+    if (fchmod(fd, 0600) < 0 || (n = write(fd, token, len)) < 0 || fsync(fd) < 0)
+        rc = -errno;
+    else if ((size_t)n != len)
+        rc = -EIO;
     if (close(fd) < 0 && rc == 0)
         rc = -errno;
     if (rc == 0 && renameat(dfd, tmp, dfd, ADMIN_TOKEN_FILE) < 0)

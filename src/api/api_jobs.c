@@ -159,8 +159,8 @@ static void job_finish(struct api_job *j)
     j->out = NULL;
     j->state = j->status < 300 ? JOB_DONE : JOB_FAILED;
     job_answer(j, j->status, j->body);
-    log_info("api", "job %lld (%s %s) %s: status %d", (long long)j->id, j->kind, j->name, job_state_names[j->state],
-             j->status);
+    log_info("api", "job %lld (%s %s) %s: status %d%s", (long long)j->id, j->kind, j->name,
+             job_state_names[j->state], j->status, j->client_gone ? " (its client had gone; kept under /api/v1/jobs)" : "");
     jobs_trim(j->a);
 }
 
