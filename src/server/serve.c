@@ -9,9 +9,11 @@
 
 #include <event2/event.h>
 
+#include "api/api.h"
 #include "conf/conf.h"
 #include "dhcp/dhcp_service.h"
 #include "boot/script.h"
+#include "http/http_api.h"
 #include "http/http_service.h"
 #include "lifecycle/birth.h"
 #include "lifecycle/lifecycle.h"
@@ -28,6 +30,7 @@ struct server {
     struct tftp_service *tftp;
     struct http_service *http;
     struct lifecycle *lc;
+    struct api *api;
     struct event *sig_term, *sig_int, *sig_hup, *sig_usr1;
 };
 
@@ -111,6 +114,8 @@ static void on_reload(evutil_socket_t sig, short what, void *arg)
         log_warn("serve", "enabling or disabling a service takes a restart");
     if (s->lc)
         lifecycle_reload(s->lc, next);
+    if (s->api)
+        api_reload(s->api, next);
     log_setup(next->log_format, next->log_level, stderr);
     conf_free(s->conf);
     s->conf = next;
@@ -143,9 +148,12 @@ static void server_free(struct server *s)
         tftp_service_stop(s->tftp);
     if (s->http)
         http_service_stop(s->http);
-    /* After the services, which record events as they stop; its flush
-     * makes them durable, and hooks still running are killed. */
-    lifecycle_stop(s->lc);
+    /* No request reaches the API any more; then the lifecycle writes the
+     * events still queued, while the store is open. */
+    if (s->api)
+        api_stop(s->api);
+    if (s->lc)
+        lifecycle_stop(s->lc);
     /* Pending leases are committed by now. Freeing the signal events gives
      * the signals back their default action, so that happens last: a second
      * Ctrl-C during shutdown must not kill midwife before the store closes. */
@@ -205,6 +213,10 @@ int serve_main(int argc, char **argv)
         log_error("serve", "cannot start the lifecycle");
         goto out;
     }
+    if (api_start(s.base, s.conf, s.store, s.lc, &s.api) < 0) {
+        log_error("serve", "cannot start the API");
+        goto out;
+    }
     if (s.conf->dhcp_enabled && dhcp_service_start(s.base, s.conf, s.store, &s.dhcp) < 0)
         goto out;
     if (s.dhcp)
@@ -213,6 +225,8 @@ int serve_main(int argc, char **argv)
         goto out;
     if (s.conf->http_enabled && http_service_start(s.base, s.conf, s.store, &s.http) < 0)
         goto out;
+    if (s.http)
+        http_service_set_api(s.http, api_handle, s.api);
     log_info("serve", "midwife %s ready (config %s, state %s)", MIDWIFE_VERSION, path, s.conf->state_dir);
     if (event_base_dispatch(s.base) < 0) {
         log_error("serve", "event loop failed");
