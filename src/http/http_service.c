@@ -57,6 +57,7 @@
 #include "http/http_range.h"
 #include "http/http_request.h"
 #include "images/blobs.h"
+#include "boot/script.h"
 #include "lifecycle/discover.h"
 #include "lifecycle/lifecycle.h"
 #include "store/store_inventory.h"
@@ -155,6 +156,83 @@ bool http_may_log_bad(void)
     return log_ratelimited_ok(&bad_log, "http");
 }
 
+/* ---- the flight recorder's view of file fetches ---- */
+
+static void json_safe_copy(char *dst, size_t cap, const char *src)
+{
+    char e[LOG_ESCAPED_SIZE(160)];
+    log_escape(e, sizeof e, src, strlen(src));
+    snprintf(dst, cap, "%.*s", (int)(cap - 1), e);
+    for (char *p = dst; *p; p++)
+        if (*p == '"' || *p == '\\')
+            *p = '_';
+}
+
+/* Starts the record of a file response: who (the MAC midwife leased the
+ * peer's address to), what (the blob's build and role). */
+static void fetch_begin(struct conn *c, bool program, const char *name, const char *sha, uint64_t bytes, bool range)
+{
+    struct lifecycle *lc = lifecycle_current();
+    struct fetch_record *f = &c->fetch;
+    memset(f, 0, sizeof *f);
+    if (!lc)
+        return;
+    f->active = true;
+    f->program = program;
+    f->bytes = bytes;
+    f->range = range;
+    f->started_ms = clock_mono_ms();
+    json_safe_copy(f->name, sizeof f->name, name);
+    struct store_lease l;
+    if (store_lease_get(c->svc->store, c->peer_addr, &l) == 0 && l.hwtype == 1 && l.hwaddr_len == 6) {
+        memcpy(f->mac, l.hwaddr, 6);
+        f->has_mac = true;
+    }
+    if (program) {
+        snprintf(f->role, sizeof f->role, "program");
+        return;
+    }
+    snprintf(f->sha256, sizeof f->sha256, "%s", sha);
+    struct build_file_ref ref;
+    if (strcmp(name, STATE_MODULE_NAME) == 0) {
+        snprintf(f->role, sizeof f->role, "state");
+    } else if (store_build_file_by_sha(c->svc->store, sha, &ref) == 0) {
+        snprintf(f->role, sizeof f->role, "%s", build_file_role_name(ref.role));
+        snprintf(f->build, sizeof f->build, "%s", ref.build);
+        f->version = ref.version;
+    } else {
+        snprintf(f->role, sizeof f->role, "file");
+    }
+}
+
+static void fetch_end(struct conn *c, bool complete)
+{
+    struct fetch_record *f = &c->fetch;
+    struct lifecycle *lc = lifecycle_current();
+    if (!f->active || !lc)
+        return;
+    f->active = false;
+    unsigned long long ms = (unsigned long long)(clock_mono_ms() - f->started_ms);
+    unsigned long long sent = complete ? f->bytes : f->bytes - (c->file_end - c->file_off);
+    char data[512];
+    const uint8_t *mac = f->has_mac ? f->mac : NULL;
+    if (f->program) {
+        snprintf(data, sizeof data, "{\"file\":\"%s\",\"bytes\":%llu,\"ms\":%llu%s}", f->name, sent, ms,
+                 complete ? "" : ",\"error\":\"connection ended early\"");
+        lifecycle_recordf(lc, "http.program", complete ? EVENT_OK : EVENT_FAIL, mac, data, "%s %s over HTTP to %s",
+                          complete ? "sent" : "cut short:", f->name, c->peer);
+        return;
+    }
+    snprintf(data, sizeof data,
+             "{\"name\":\"%s\",\"sha256\":\"%s\",\"role\":\"%s\",\"build\":\"%s\",\"version\":%d,"
+             "\"bytes\":%llu,\"ms\":%llu,\"range\":%s%s}",
+             f->name, f->sha256, f->role, f->build, f->version, sent, ms, f->range ? "true" : "false",
+             complete ? "" : ",\"error\":\"connection ended early\"");
+    lifecycle_recordf(lc, "http.file", complete ? EVENT_OK : EVENT_FAIL, mac, data, "%s %s (%s%s%s) to %s: %llu bytes",
+                      complete ? "sent" : "cut short:", f->name, f->role, f->build[0] ? " of " : "", f->build, c->peer,
+                      sent);
+}
+
 /* ---- connection lifetime ---- */
 
 void http_conn_free(struct conn *c)
@@ -164,6 +242,7 @@ void http_conn_free(struct conn *c)
      * deferred request or its stream is gone. */
     if (c->api)
         http_api_conn_gone(c);
+    fetch_end(c, false);
     if (c->prev)
         c->prev->next = c->next;
     else
@@ -648,6 +727,8 @@ static void route_file(struct conn *c, const struct http_request *req, const cha
     snprintf(etag, sizeof etag, "\"%s\"", sha);
     respond_file(c, req, fd, size, etag, (int64_t)st.st_mtim.tv_sec,
                  "public, max-age=31536000, immutable");
+    if (req->method == HTTP_GET && c->file_fd >= 0)
+        fetch_begin(c, false, slash + 1, sha, c->file_end - c->file_off, c->status == 206);
 }
 
 /* /boot/program/<rel>: boot programs for UEFI HTTP Boot, from the TFTP
@@ -701,6 +782,8 @@ static void route_program(struct conn *c, const struct http_request *req, const 
     char etag[64];
     make_etag(&st, etag, sizeof etag);
     respond_file(c, req, fd, size, etag, (int64_t)st.st_mtim.tv_sec, NULL);
+    if (req->method == HTTP_GET && c->file_fd >= 0)
+        fetch_begin(c, true, checked, NULL, c->file_end - c->file_off, c->status == 206);
 }
 
 static void log_bad_request(struct conn *c, const char *what, const char *detail, size_t len)
@@ -931,6 +1014,7 @@ int http_conn_write(struct conn *c)
             goto wait;
     }
     /* done */
+    fetch_end(c, true);
     if (c->corked) {
         int off = 0;
         setsockopt(c->fd, IPPROTO_TCP, TCP_CORK, &off, sizeof off);

@@ -238,6 +238,22 @@ static int fold_duplicate(struct lifecycle *lc, struct host *h, struct host *oth
     return 1;
 }
 
+struct op_done {
+    struct lifecycle *lc;
+    int64_t boot_id, now;
+    int64_t ids[16];
+    size_t n;
+};
+
+static int collect_reinstall(const struct operation *op, void *arg)
+{
+    struct op_done *d = arg;
+    if (op->boot_id == d->boot_id && strcmp(op->kind, "reinstall") == 0 && strcmp(op->status, "pending") == 0 &&
+        d->n < sizeof d->ids / sizeof d->ids[0])
+        d->ids[d->n++] = op->id;
+    return 0;
+}
+
 /* The cleanup of the birth transaction; -1 on a store error. */
 static int cleanup(struct lifecycle *lc, struct host *h, const struct facts *f, uint32_t peer,
                    struct birth_outcome *out)
@@ -300,6 +316,12 @@ static int cleanup(struct lifecycle *lc, struct host *h, const struct facts *f, 
     if (store_token_revoke_host(lc->st, h->id, h->boot_id, &out->tokens) < 0 ||
         store_op_abandon_stale(lc->st, h->id, h->boot_id, now, &out->operations) < 0)
         return -1;
+    /* A reinstall the operator asked for is done once this boot is born. */
+    struct op_done d = {.lc = lc, .boot_id = h->boot_id, .now = now};
+    store_op_list(lc->st, h->id, collect_reinstall, &d);
+    for (size_t i = 0; i < d.n; i++)
+        if (store_op_set_status(lc->st, d.ids[i], "done", "carried out by this boot's birth", now) < 0)
+            return -1;
     return 0;
 }
 
@@ -402,7 +424,7 @@ refused:
     {
         /* The data names the class; the message carries the text, escaped. */
         char rdata[64], e[200];
-        snprintf(rdata, sizeof rdata, "{\"why\":\"%s\",\"status\":%d}", out->status == 400 ? "facts" : "config",
+        snprintf(rdata, sizeof rdata, "{\"why\":\"%s\",\"status\":%d}", out->status == 400 ? "invalid" : "config",
                  out->status);
         lifecycle_record_host(lc, &h, "birth.refused", EVENT_FAIL, rdata, "birth refused: %s",
                               log_escape(e, sizeof e, out->error, strlen(out->error)));

@@ -224,6 +224,14 @@ static const char *json_safe(const char *s, char *out, size_t len)
     return out;
 }
 
+/* What a file is to the boot (docs/events.md): iPXE scripts, else the
+ * boot programs TFTP exists for. */
+static const char *tftp_role(const char *name)
+{
+    size_t n = strlen(name);
+    return n >= 5 && strcmp(name + n - 5, ".ipxe") == 0 ? "script" : "program";
+}
+
 static void record_end(struct xfer *x, bool unreachable, uint64_t ms)
 {
     struct lifecycle *lc = lifecycle_current();
@@ -238,8 +246,8 @@ static void record_end(struct xfer *x, bool unreachable, uint64_t ms)
     unsigned long long bytes = (unsigned long long)tftp_transfer_bytes_sent(t);
     const uint8_t *mac = x->has_mac ? x->mac : NULL;
     if (!unreachable && end == TFTP_END_COMPLETE) {
-        snprintf(data, sizeof data, "{\"file\":\"%s\",\"bytes\":%llu,\"ms\":%llu,\"blksize\":%u,\"windowsize\":%u}",
-                 file, bytes, (unsigned long long)ms, tftp_transfer_blksize(t), tftp_transfer_windowsize(t));
+        snprintf(data, sizeof data, "{\"file\":\"%s\",\"role\":\"%s\",\"bytes\":%llu,\"ms\":%llu,\"blksize\":%u,\"windowsize\":%u}",
+                 file, tftp_role(file), bytes, (unsigned long long)ms, tftp_transfer_blksize(t), tftp_transfer_windowsize(t));
         lifecycle_recordf(lc, "tftp.done", EVENT_OK, mac, data, "sent %s to %s: %llu bytes in %llu ms", x->name,
                           x->peer, bytes, (unsigned long long)ms);
     } else if (!unreachable && end == TFTP_END_CLIENT_ERROR) {
@@ -247,14 +255,15 @@ static void record_end(struct xfer *x, bool unreachable, uint64_t ms)
          * UEFI firmware makes before the real transfer. */
         bool probe = code == TFTP_EOPTNEG && bytes == 0;
         char em[64];
-        snprintf(data, sizeof data, "{\"file\":\"%s\",\"after_probe\":%s,\"error\":%u,\"bytes\":%llu}", file,
-                 probe ? "true" : "false", code, bytes);
+        snprintf(data, sizeof data, "{\"file\":\"%s\",\"role\":\"%s\",\"after_probe\":%s,\"error\":%u,\"bytes\":%llu}", file,
+                 tftp_role(file), probe ? "true" : "false", code, bytes);
         lifecycle_recordf(lc, "tftp.abort", probe ? EVENT_INFO : EVENT_FAIL, mac, data,
                           "%s: %s ended the transfer (error %u \"%s\")%s", x->name, x->peer, code,
                           log_escape(em, sizeof em, msg, strlen(msg)), probe ? ": size probe" : "");
     } else {
         const char *why = unreachable ? "unreachable" : tftp_end_name(end);
-        snprintf(data, sizeof data, "{\"file\":\"%s\",\"error\":\"%s\",\"bytes\":%llu,\"ms\":%llu}", file, why,
+        snprintf(data, sizeof data, "{\"file\":\"%s\",\"role\":\"%s\",\"error\":\"%s\",\"bytes\":%llu,\"ms\":%llu}", file,
+                 tftp_role(file), why,
                  bytes, (unsigned long long)ms);
         lifecycle_recordf(lc, "tftp.error", EVENT_FAIL, mac, data, "%s to %s failed: %s after %llu ms", x->name,
                           x->peer, why, (unsigned long long)ms);
@@ -394,8 +403,8 @@ static void xfer_start(struct tftp_service *svc, struct tftp_transfer *t, const 
     lookup_mac(x);
     if (lifecycle_current()) {
         char file[NAME_LOG], data[NAME_LOG + 120];
-        snprintf(data, sizeof data, "{\"file\":\"%s\",\"blksize\":%u,\"windowsize\":%u}",
-                 json_safe(x->name, file, sizeof file), tftp_transfer_blksize(t), tftp_transfer_windowsize(t));
+        snprintf(data, sizeof data, "{\"file\":\"%s\",\"role\":\"%s\",\"blksize\":%u,\"windowsize\":%u}",
+                 json_safe(x->name, file, sizeof file), tftp_role(file), tftp_transfer_blksize(t), tftp_transfer_windowsize(t));
         lifecycle_recordf(lifecycle_current(), "tftp.start", EVENT_INFO, x->has_mac ? x->mac : NULL, data,
                           "%s requested by %s", x->name, x->peer);
     }
