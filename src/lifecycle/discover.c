@@ -200,11 +200,15 @@ int lifecycle_script_for(struct lifecycle *lc, const struct script_ask *ask, cha
     if (have && h.state == HOST_RETIRED) {
         snprintf(why, sizeof why, "host is retired");
     } else if (have) {
+        /* The lease at the asking address must be this MAC's: a machine
+         * may hold stale leases elsewhere, but it speaks from this one. */
         struct store_lease l;
         int64_t now_s = lifecycle_now_ms() / 1000;
-        if (store_lease_by_mac(st, ask->mac, &l) < 0)
+        bool at_peer = store_lease_get(st, ask->peer, &l) == 0 && l.hwtype == 1 && l.hwaddr_len == 6 &&
+                       memcmp(l.hwaddr, ask->mac, 6) == 0;
+        if (!at_peer && store_lease_by_mac(st, ask->mac, &l) < 0)
             snprintf(why, sizeof why, "no lease for this MAC: no boot token");
-        else if (l.address != ask->peer)
+        else if (!at_peer)
             snprintf(why, sizeof why, "asked from %s, but the MAC's lease is %s: no boot token",
                      format_ipv4(ask->peer, a), format_ipv4(l.address, b));
         else if (l.state != LEASE_BOUND || l.expires <= now_s)
