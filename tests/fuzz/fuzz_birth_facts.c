@@ -3,7 +3,8 @@
  * temp dir made once per process ($TMPDIR, else /tmp), with one host
  * ("n1", two MACs) and a twin record carrying a third MAC, a UUID and a
  * serial that a birth may fold into it. Each input gets a fresh boot
- * token, so both the accepted and the refused paths run.
+ * token, so both the accepted and the refused paths run. Events and
+ * tokens are pruned every PRUNE_EVERY inputs so the store stays small.
  *
  * Input: byte 0 picks the call (bit 0: report, else birth) and the bearer
  * (bits 1-2: 0 and 1 the boot's own token — for a report, after a birth
@@ -198,7 +199,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     if (!st)
         setup();
-    if (++runs % PRUNE_EVERY == 0 && store_event_prune(st, EVENTS_KEPT, 0, NULL) < 0)
+    /* Bounded: every input leaves events and a token behind (revoked by
+     * the next boot, kept until it expires). Tokens "expired" before a
+     * time past every expiry are all of them; this input's comes after. */
+    if (++runs % PRUNE_EVERY == 0 &&
+        (store_event_prune(st, EVENTS_KEPT, 0, NULL) < 0 ||
+         store_token_prune(st, lifecycle_now_ms() + 2 * (int64_t)conf.token_ttl * 1000) < 0))
         abort();
     bool report = data[0] & 1;
     unsigned which = data[0] >> 1 & 3;
