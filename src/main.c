@@ -67,6 +67,7 @@ int main(int argc, char **argv)
     }
     /* Global options may come before the command: midwife -o json host list. */
     struct cli_globals g = {0};
+    argv[0] = (char *)"midwife";
     int used = cli_globals_leading(argc, argv, &g);
     if (used < 0)
         return CLI_USAGE;

@@ -167,6 +167,9 @@ static void print_transport_error(struct cli_api *a, CURLcode res, const struct 
 {
     if (b && b->too_big)
         fprintf(stderr, "midwife: %s: the answer is over %u MiB\n", a->server, (unsigned)(b->max >> 20));
+    else if (res == CURLE_OPERATION_TIMEDOUT && b)
+        fprintf(stderr, "midwife: %s: %s (--timeout SECONDS gives requests longer than %ld s)\n", a->server,
+                a->curl_err[0] ? a->curl_err : "timed out", a->timeout_s);
     else
         fprintf(stderr, "midwife: cannot reach %s: %s%s%s%s\n", a->server, curl_easy_strerror(res),
                 a->curl_err[0] ? " (" : "", a->curl_err, a->curl_err[0] ? ")" : "");

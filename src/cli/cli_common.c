@@ -68,6 +68,7 @@ int cli_list_all(struct cli_api *a, const char *path_with_query, const struct cl
             json_decref(ans);
             goto fail;
         }
+        size_t n_got = json_array_size(got);
         json_array_extend(all, got);
         char nx[sizeof after] = "";
         if (json_is_string(next))
@@ -77,7 +78,7 @@ int cli_list_all(struct cli_api *a, const char *path_with_query, const struct cl
         json_decref(ans);
         if (!nx[0] || (p->limit && json_array_size(all) >= p->limit))
             break;
-        if (strcmp(nx, after) == 0 || json_array_size(got) == 0) {
+        if (strcmp(nx, after) == 0 || n_got == 0) {
             /* A server that gives the same page again would keep us here. */
             fprintf(stderr, "midwife: the server's list does not move on after '%s'\n", nx);
             goto fail;

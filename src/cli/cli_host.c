@@ -302,7 +302,12 @@ static int cmd_one(int argc, char **argv, struct cli_globals *g, enum one_action
     if (rc != CLI_OK)
         return rc;
     switch (act) {
-    case SHOW: return cli_show(g, ans);
+    case SHOW: {
+        const char *b = json_string_value(json_object_get(ans, "build"));
+        if (!g->json && b && !b[0])
+            json_object_set_new(ans, "build", json_string("(default)"));
+        return cli_show(g, ans);
+    }
     case CONFIG:
         /* A document: JSON either way. */
         rc = cli_print_json(ans);
