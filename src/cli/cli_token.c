@@ -99,7 +99,7 @@ static int write_temp(const char *state_dir, const char *tmp, const char *final,
 static int rotate(const struct cli_globals *g)
 {
     const char *config = cli_config_path(g, (cli_env_fn)getenv);
-    char err[1024];
+    char err[PATH_MAX + 512];
     struct conf *conf = NULL;
     struct store *st = NULL;
     int rc = CLI_FAIL;
