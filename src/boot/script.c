@@ -292,8 +292,9 @@ int boot_esxi_cfg_render(const struct conf *conf, const struct host *host, const
     return r;
 }
 
-/* Finds what req's host boots. *host_found tells whether h is filled;
- * *have_build whether b is (caller clears it). */
+/* Finds what req's host boots. *host_found tells whether h is filled
+ * (caller clears it with host_clear); *have_build whether b is (caller
+ * clears it). The MAC may be any of the host's, not only its first. */
 static int lookup(const struct conf *conf, struct store *st, const struct script_request *req, struct host *h,
                   bool *host_found, struct build *b, bool *have_build, char *err, size_t errlen)
 {
@@ -336,6 +337,8 @@ int boot_script_for(const struct conf *conf, struct store *st, const struct scri
                                errlen);
     if (have_build)
         build_clear(&b);
+    if (host_found)
+        host_clear(&h);
     return r;
 }
 
@@ -352,6 +355,8 @@ int boot_esxi_cfg_for(const struct conf *conf, struct store *st, const struct sc
                                  errlen);
     if (have_build)
         build_clear(&b);
+    if (host_found)
+        host_clear(&h);
     return r;
 }
 

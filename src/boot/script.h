@@ -16,6 +16,7 @@
 #include "conf/conf.h"
 #include "store/store.h"
 #include "store/store_build.h"
+#include "store/store_inventory.h"
 
 /* What a script request knows about the asker. */
 struct script_request {
@@ -26,7 +27,7 @@ struct script_request {
     const char *token;
 };
 
-/* Looks the host up by MAC (unknown hosts get [boot] default_build, or an
+/* Looks the host up by any of its MACs (unknown hosts get [boot] default_build, or an
  * iPXE `exit`), renders its script into a malloc'd string *out (caller
  * frees). On failure returns a negative errno and a message in err:
  *   -ENOENT  the host's (or the default) build does not exist;

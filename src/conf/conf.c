@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "util/addr.h"
 #include "util/strnum.h"
@@ -23,7 +24,22 @@ static const struct conf_arch_boot default_arch_boot[] = {
     {11, "snponly-arm64.efi"}, /* EFI ARM64 */
 };
 
-enum section_kind { SEC_NONE, SEC_SERVER, SEC_DHCP, SEC_SUBNET, SEC_RESERVATION, SEC_PXE, SEC_TFTP, SEC_HTTP, SEC_BOOT };
+enum section_kind {
+    SEC_NONE, SEC_SERVER, SEC_DHCP, SEC_SUBNET, SEC_RESERVATION, SEC_PXE, SEC_TFTP, SEC_HTTP, SEC_BOOT,
+    SEC_LIFECYCLE, SEC_HOOKS
+};
+
+/* The transitions a hook can follow, in the order of the lifecycle. */
+static const char *const transitions[] = {"discovered", "booting", "born", "ready", "failed", "retired"};
+#define N_TRANSITIONS (sizeof transitions / sizeof transitions[0])
+#define ALL_TRANSITIONS ((1u << N_TRANSITIONS) - 1)
+
+/* A webhook URL as written; it becomes one conf_hook per transition in
+ * webhook_events once the whole [hooks] section is read. */
+struct pending_webhook {
+    char url[CONF_URL_MAX];
+    int line;
+};
 
 struct parse_state {
     struct conf *conf;
@@ -42,6 +58,9 @@ struct parse_state {
     bool reservation_has_mac, reservation_has_address;
     bool arch_boot_defaults; /* still the built-in map */
     bool ipxe_script_set;    /* else the default follows [http] enabled */
+    struct pending_webhook *webhooks;
+    size_t n_webhooks;
+    unsigned webhook_events; /* bit i: transitions[i] */
 };
 
 static int fail(struct parse_state *ps, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -132,16 +151,60 @@ static int get_ipv4(struct parse_state *ps, const char *key, const char *v, uint
     return 1;
 }
 
-/* Splits a list value ("a, b c") into tokens; calls add for each. */
-static int for_each_item(struct parse_state *ps, const char *key, const char *v,
-                         int (*add)(struct parse_state *, const char *, const char *, void *), void *arg)
+static int get_u64(struct parse_state *ps, const char *key, const char *v, uint64_t min, uint64_t max,
+                   uint64_t *out)
+{
+    const char *e;
+    if (parse_u64(v, min, max, out, &e) < 0)
+        return fail(ps, "%s: %s number '%s' (expected %llu..%llu)", key, e, v,
+                    (unsigned long long)min, (unsigned long long)max);
+    return 1;
+}
+
+/* A byte count with an optional suffix k (KiB), M (MiB) or G (GiB). */
+static int get_size(struct parse_state *ps, const char *key, const char *v, uint64_t min, uint64_t max,
+                    uint64_t *out)
+{
+    char buf[32];
+    size_t n = strlen(v);
+    const char *e = "invalid";
+    uint64_t mult = 1, x;
+    if (n > 0 && n < sizeof buf) {
+        memcpy(buf, v, n + 1);
+        switch (buf[n - 1]) {
+        case 'k': case 'K': mult = 1ull << 10; break;
+        case 'M': mult = 1ull << 20; break;
+        case 'G': mult = 1ull << 30; break;
+        default: break;
+        }
+        if (mult != 1)
+            buf[n - 1] = '\0';
+        if (parse_u64(buf, 0, UINT64_MAX / mult, &x, &e) == 0) {
+            x *= mult;
+            if (x > max)
+                e = "too large";
+            else if (x < min)
+                e = "too small";
+            else {
+                *out = x;
+                return 1;
+            }
+        }
+    }
+    return fail(ps, "%s: %s size '%s' (expected %llu..%llu bytes; suffix k, M or G)", key, e, v,
+                (unsigned long long)min, (unsigned long long)max);
+}
+
+/* Splits a list value into tokens at any byte of seps; calls add for each. */
+static int split_items(struct parse_state *ps, const char *key, const char *v, const char *seps,
+                       int (*add)(struct parse_state *, const char *, const char *, void *), void *arg)
 {
     char buf[1024];
     if (strlen(v) >= sizeof buf)
         return fail(ps, "%s: list too long", key);
     strcpy(buf, v);
     int count = 0;
-    for (char *save, *tok = strtok_r(buf, ", \t", &save); tok; tok = strtok_r(NULL, ", \t", &save)) {
+    for (char *save, *tok = strtok_r(buf, seps, &save); tok; tok = strtok_r(NULL, seps, &save)) {
         if (!add(ps, key, tok, arg))
             return 0;
         count++;
@@ -149,6 +212,20 @@ static int for_each_item(struct parse_state *ps, const char *key, const char *v,
     if (count == 0)
         return fail(ps, "%s: empty list", key);
     return 1;
+}
+
+/* A list value ("a, b c"). */
+static int for_each_item(struct parse_state *ps, const char *key, const char *v,
+                         int (*add)(struct parse_state *, const char *, const char *, void *), void *arg)
+{
+    return split_items(ps, key, v, ", \t", add, arg);
+}
+
+/* Paths and URLs may hold commas: only blanks separate them. */
+static int for_each_word(struct parse_state *ps, const char *key, const char *v,
+                         int (*add)(struct parse_state *, const char *, const char *, void *), void *arg)
+{
+    return split_items(ps, key, v, " \t", add, arg);
 }
 
 static int add_interface(struct parse_state *ps, const char *key, const char *tok, void *arg)
@@ -514,6 +591,170 @@ static int boot_key(struct parse_state *ps, const char *k, const char *v)
     return fail(ps, "unknown key '%s' in [boot]", k);
 }
 
+static int lifecycle_key(struct parse_state *ps, const char *k, const char *v)
+{
+    struct conf *c = ps->conf;
+    if (strcmp(k, "token_ttl") == 0)
+        return get_duration(ps, k, v, 60, 30 * 86400, &c->token_ttl);
+    if (strcmp(k, "events_keep") == 0)
+        return get_u64(ps, k, v, 1000, 100000000, &c->events_keep);
+    if (strcmp(k, "events_max_age") == 0)
+        return get_duration(ps, k, v, 0, 3650 * 86400, &c->events_max_age);
+    if (strcmp(k, "birth_timeout") == 0)
+        return get_duration(ps, k, v, 30, 86400, &c->birth_timeout);
+    if (strcmp(k, "state_max_bytes") == 0)
+        return get_size(ps, k, v, 1ull << 10, 16ull << 30, &c->state_max_bytes);
+    if (strcmp(k, "born_hook_holds") == 0)
+        return get_bool(ps, k, v, &c->born_hook_holds);
+    return fail(ps, "unknown key '%s' in [lifecycle]", k);
+}
+
+static int transition_index(const char *s)
+{
+    for (size_t i = 0; i < N_TRANSITIONS; i++)
+        if (strcmp(s, transitions[i]) == 0)
+            return (int)i;
+    return -1;
+}
+
+static int add_hook(struct parse_state *ps, const char *key, const char *transition, enum conf_hook_kind kind,
+                    const char *target, int line)
+{
+    struct conf *c = ps->conf;
+    for (size_t i = 0; i < c->n_hooks; i++)
+        if (c->hooks[i].kind == kind && strcmp(c->hooks[i].transition, transition) == 0 &&
+            strcmp(c->hooks[i].target, target) == 0)
+            return fail(ps, "%s: %s listed twice for %s", key, target, transition);
+    if (c->n_hooks >= CONF_MAX_HOOKS)
+        return fail(ps, "%s: at most %d hooks in all", key, CONF_MAX_HOOKS);
+    void *p = realloc(c->hooks, (c->n_hooks + 1) * sizeof *c->hooks);
+    if (!p)
+        return fail(ps, "out of memory");
+    c->hooks = p;
+    struct conf_hook *h = &c->hooks[c->n_hooks++];
+    memset(h, 0, sizeof *h);
+    strcpy(h->transition, transition); /* one of transitions[]: fits */
+    h->kind = kind;
+    strcpy(h->target, target);         /* length checked by the callers */
+    h->line = line;
+    return 1;
+}
+
+/* Checked now, so a typo stops startup instead of failing every host
+ * later; hooks.c reports the file vanishing at run time. */
+static int add_exec_hook(struct parse_state *ps, const char *key, const char *tok, void *arg)
+{
+    (void)arg;
+    struct stat sb;
+    if (tok[0] != '/')
+        return fail(ps, "%s: %s: not an absolute path", key, tok);
+    if (strlen(tok) >= PATH_MAX)
+        return fail(ps, "%s: path too long", key);
+    if (stat(tok, &sb) < 0 || !S_ISREG(sb.st_mode) || !(sb.st_mode & 0111) || access(tok, X_OK) < 0)
+        return fail(ps, "%s: %s: not an executable file", key, tok);
+    return add_hook(ps, key, key, CONF_HOOK_EXEC, tok, ps->line);
+}
+
+/* http://HOST[:PORT][/PATH]: HOST a DNS name or an IPv4 address, PATH
+ * made of URL characters (RFC 3986 unreserved, reserved but '#', and
+ * percent escapes). Plain HTTP only: there is no TLS client yet. */
+static bool valid_webhook_url(const char *v)
+{
+    if (strncmp(v, "http://", 7) != 0 || strlen(v) >= CONF_URL_MAX)
+        return false;
+    const char *p = v + 7;
+    size_t hl = strcspn(p, ":/");
+    char host[CONF_DOMAIN_MAX + 1];
+    if (hl == 0 || hl > CONF_DOMAIN_MAX)
+        return false;
+    memcpy(host, p, hl);
+    host[hl] = '\0';
+    if (!valid_domain(host))
+        return false;
+    p += hl;
+    if (*p == ':') {
+        size_t dl = strspn(++p, "0123456789");
+        char port[6];
+        uint64_t x;
+        const char *e;
+        if (dl == 0 || dl >= sizeof port)
+            return false;
+        memcpy(port, p, dl);
+        port[dl] = '\0';
+        if (parse_u64(port, 1, 65535, &x, &e) < 0)
+            return false;
+        p += dl;
+    }
+    if (*p != '\0' && *p != '/')
+        return false;
+    for (; *p; p++)
+        if (!isalnum((unsigned char)*p) && !strchr("-._~:/?[]@!$&'()*+,;=%", *p))
+            return false;
+    return true;
+}
+
+static int add_webhook(struct parse_state *ps, const char *key, const char *tok, void *arg)
+{
+    (void)arg;
+    if (!valid_webhook_url(tok))
+        return fail(ps, "%s: expected http://HOST[:PORT][/PATH] (plain http, at most %d characters), got '%s'",
+                    key, CONF_URL_MAX - 1, tok);
+    for (size_t i = 0; i < ps->n_webhooks; i++)
+        if (strcmp(ps->webhooks[i].url, tok) == 0)
+            return fail(ps, "%s: %s listed twice", key, tok);
+    if (ps->n_webhooks >= CONF_MAX_HOOKS)
+        return fail(ps, "%s: at most %d hooks in all", key, CONF_MAX_HOOKS);
+    void *p = realloc(ps->webhooks, (ps->n_webhooks + 1) * sizeof *ps->webhooks);
+    if (!p)
+        return fail(ps, "out of memory");
+    ps->webhooks = p;
+    strcpy(ps->webhooks[ps->n_webhooks].url, tok);
+    ps->webhooks[ps->n_webhooks++].line = ps->line;
+    return 1;
+}
+
+static int add_webhook_event(struct parse_state *ps, const char *key, const char *tok, void *arg)
+{
+    (void)arg;
+    int t = transition_index(tok);
+    if (t < 0)
+        return fail(ps, "%s: '%s' is not a transition (expected discovered, booting, born, ready, failed or retired)",
+                    key, tok);
+    ps->webhook_events |= 1u << t;
+    return 1;
+}
+
+static int hooks_key(struct parse_state *ps, const char *k, const char *v)
+{
+    struct conf *c = ps->conf;
+    /* A repeated (or continued) transition or webhook key adds to the list. */
+    if (transition_index(k) >= 0)
+        return for_each_word(ps, k, v, add_exec_hook, NULL);
+    if (strcmp(k, "webhook") == 0)
+        return for_each_word(ps, k, v, add_webhook, NULL);
+    if (strcmp(k, "webhook_events") == 0) {
+        ps->webhook_events = 0;
+        return for_each_item(ps, k, v, add_webhook_event, NULL);
+    }
+    if (strcmp(k, "timeout") == 0)
+        return get_duration(ps, k, v, 1, 3600, &c->hook_timeout);
+    return fail(ps, "unknown key '%s' in [hooks]", k);
+}
+
+/* Each webhook becomes one hook per transition of webhook_events, which
+ * may be written after it. */
+static int expand_webhooks(struct parse_state *ps)
+{
+    for (size_t i = 0; i < ps->n_webhooks; i++) {
+        ps->line = ps->webhooks[i].line;
+        for (size_t t = 0; t < N_TRANSITIONS; t++)
+            if ((ps->webhook_events & (1u << t)) &&
+                !add_hook(ps, "webhook", transitions[t], CONF_HOOK_WEBHOOK, ps->webhooks[i].url, ps->line))
+                return 0;
+    }
+    return 1;
+}
+
 /* Checks a finished [subnet]/[reservation] before the next section starts. */
 static int close_section(struct parse_state *ps)
 {
@@ -606,8 +847,13 @@ static int open_section(struct parse_state *ps, const char *section)
         ps->kind = SEC_HTTP;
     } else if (n == 1 && strcmp(kind, "boot") == 0) {
         ps->kind = SEC_BOOT;
+    } else if (n == 1 && strcmp(kind, "lifecycle") == 0) {
+        ps->kind = SEC_LIFECYCLE;
+    } else if (n == 1 && strcmp(kind, "hooks") == 0) {
+        ps->kind = SEC_HOOKS;
     } else {
-        r = fail(ps, "unknown section [%s] (expected server, dhcp, subnet NAME, reservation NAME, pxe, tftp, http or boot)",
+        r = fail(ps, "unknown section [%s] (expected server, dhcp, subnet NAME, reservation NAME, pxe, tftp, http, "
+                     "boot, lifecycle or hooks)",
                  section);
     }
     ps->line = save_line;
@@ -637,6 +883,8 @@ static int on_key(void *user, const char *section, const char *key, const char *
     case SEC_TFTP: return tftp_key(ps, key, value);
     case SEC_HTTP: return http_key(ps, key, value);
     case SEC_BOOT: return boot_key(ps, key, value);
+    case SEC_LIFECYCLE: return lifecycle_key(ps, key, value);
+    case SEC_HOOKS: return hooks_key(ps, key, value);
     default: return fail(ps, "internal: no section");
     }
 }
@@ -666,6 +914,13 @@ static void set_defaults(struct conf *c)
     c->http_max_body_bytes = 64u << 20;
     c->http_idle_timeout = 30;
     c->http_max_connections = 4096;
+    c->token_ttl = 3600;
+    c->events_keep = 200000;
+    c->events_max_age = 30 * 86400;
+    c->birth_timeout = 600;
+    c->state_max_bytes = 64ull << 20;
+    c->born_hook_holds = true;
+    c->hook_timeout = 30;
 }
 
 /* Cross-section checks after the whole file is read. */
@@ -681,6 +936,8 @@ static int validate(struct parse_state *ps)
         if (c->n_subnets == 0)
             return snprintf(ps->err, ps->errlen, "%s: dhcp is enabled but no [subnet NAME] is defined", c->path), 0;
     }
+    if (!expand_webhooks(ps))
+        return 0;
     if (!ps->ipxe_script_set && c->http_enabled)
         strcpy(c->ipxe_script, "{http}/boot/ipxe?mac={mac}");
     if (c->tftp_enabled && !c->tftp_root[0])
@@ -746,7 +1003,8 @@ int conf_load(const char *path, struct conf **out, char *err, size_t errlen)
         conf_free(c);
         return -e;
     }
-    struct parse_state ps = {.conf = c, .file = f, .err = err, .errlen = errlen, .arch_boot_defaults = true};
+    struct parse_state ps = {.conf = c, .file = f, .err = err, .errlen = errlen, .arch_boot_defaults = true,
+                             .webhook_events = ALL_TRANSITIONS};
     err[0] = '\0';
     int r = ini_parse_stream(counting_reader, &ps, on_key, &ps);
     fclose(f);
@@ -756,6 +1014,7 @@ int conf_load(const char *path, struct conf **out, char *err, size_t errlen)
         else if (!validate(&ps))
             r = -1;
     }
+    free(ps.webhooks);
     if (r != 0) {
         /* inih's own syntax error (r is its line) unless a handler error
          * came first. */
@@ -780,6 +1039,7 @@ void conf_free(struct conf *c)
     free(c->reservations);
     free(c->dhcp_interfaces);
     free(c->arch_boot);
+    free(c->hooks);
     free(c);
 }
 

@@ -63,6 +63,7 @@ struct conf_arch_boot {
 /* One hook (src/lifecycle/hooks.h). */
 enum conf_hook_kind { CONF_HOOK_EXEC, CONF_HOOK_WEBHOOK };
 #define CONF_TRANSITION_MAX 16
+#define CONF_MAX_HOOKS 64 /* exec hooks plus webhook × transition, in all */
 struct conf_hook {
     char transition[CONF_TRANSITION_MAX]; /* discovered booting born ready failed retired */
     enum conf_hook_kind kind;

@@ -66,8 +66,12 @@ void hooks_stop(struct hooks *h);
 
 /* Starts every hook configured for transition (none: returns 0 and done
  * is never called). done is called once per hook started, later, from
- * the loop, never from inside hooks_fire. Returns how many were started,
- * or a negative errno when none could be. */
+ * the loop, never from inside hooks_fire. A hook that fails to start
+ * (its executable gone, a spawn error) counts as started: its done
+ * reports the reason in error. Returns how many were started, or a
+ * negative errno when none could be (out of memory). event_json is
+ * copied; a timed-out exec hook gets SIGTERM, and SIGKILL 2 s later, in
+ * its whole process group. */
 int hooks_fire(struct hooks *h, const char *transition, const char *event_json, const struct hook_env *env,
                hook_done_fn done, void *arg);
 

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "store/store_internal.h"
 #include "util/log.h"
@@ -17,6 +18,7 @@ struct store {
     sqlite3_stmt *lease_all;
     sqlite3_stmt *lease_get;
     sqlite3_stmt *begin, *commit, *rollback;
+    sqlite3_stmt *savepoint, *release, *rollback_to; /* store_txn_*() */
     sqlite3_stmt *cached[STORE_STMT_SLOTS]; /* see store_stmt() */
 };
 
@@ -100,6 +102,130 @@ static const char *const migrations[] = {
     "  updated INTEGER NOT NULL"
     ");"
     "CREATE INDEX hosts_build ON hosts(build);",
+    /* 4: the inventory and the flight recorder. Hosts get every identity
+     * (several MACs, SMBIOS UUID, serial), a profile, a mode, labels and
+     * variables (JSON text, validated by inventory/ before they get here),
+     * and the lifecycle's state. A MAC, a non-empty UUID and a non-empty
+     * serial each belong to one host. Everything bound to a host goes with
+     * it (cascade); events do not: the recorder keeps history. Times are
+     * wall-clock milliseconds from here on; the v3 rows' seconds are
+     * converted. The v3 hosts keep their ids. leases(hwaddr), which the
+     * birth's cleanup by MAC needs, has been indexed since version 1. */
+    "ALTER TABLE hosts RENAME TO hosts_v3;"
+    "DROP INDEX hosts_build;"
+    "CREATE TABLE hosts ("
+    "  id INTEGER PRIMARY KEY,"
+    "  name TEXT NOT NULL UNIQUE,"
+    "  uuid TEXT NOT NULL DEFAULT '' CHECK (uuid = '' OR length(uuid) = 36),"
+    "  serial TEXT NOT NULL DEFAULT '',"
+    "  build TEXT NOT NULL DEFAULT '',"
+    "  build_version INTEGER NOT NULL DEFAULT 0 CHECK (build_version >= 0),"
+    "  profile TEXT NOT NULL DEFAULT '',"
+    "  mode TEXT NOT NULL DEFAULT 'stateless' CHECK (mode IN ('stateless','stateful','sanboot','local')),"
+    "  address INTEGER NOT NULL DEFAULT 0,"
+    "  vlan INTEGER NOT NULL DEFAULT 0 CHECK (vlan BETWEEN 0 AND 4094),"
+    "  labels TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(labels)),"
+    "  vars TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(vars)),"
+    "  facts TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(facts)),"
+    "  state TEXT NOT NULL DEFAULT 'unknown' CHECK (state IN ('unknown','discovered','booting','born',"
+    "    'configuring','ready','failed','retired')),"
+    "  state_reason TEXT NOT NULL DEFAULT '',"
+    "  state_since INTEGER NOT NULL DEFAULT 0,"
+    "  last_seen INTEGER NOT NULL DEFAULT 0,"
+    "  created INTEGER NOT NULL,"
+    "  updated INTEGER NOT NULL,"
+    "  boot_id INTEGER NOT NULL DEFAULT 0"
+    ");"
+    "CREATE UNIQUE INDEX hosts_uuid ON hosts(uuid) WHERE uuid <> '';"
+    "CREATE UNIQUE INDEX hosts_serial ON hosts(serial) WHERE serial <> '';"
+    "CREATE INDEX hosts_build ON hosts(build);"
+    "CREATE INDEX hosts_profile ON hosts(profile);"
+    "CREATE INDEX hosts_state ON hosts(state);"
+    "CREATE TABLE host_macs ("
+    "  mac BLOB PRIMARY KEY CHECK (length(mac) = 6),"
+    "  host_id INTEGER NOT NULL REFERENCES hosts(id) ON DELETE CASCADE,"
+    "  position INTEGER NOT NULL CHECK (position >= 0),"
+    "  UNIQUE (host_id, position)"
+    ") WITHOUT ROWID;"
+    "INSERT INTO hosts (id, name, build, build_version, vlan, state_since, created, updated)"
+    "  SELECT id, name, build, build_version, vlan, created * 1000, created * 1000, updated * 1000"
+    "  FROM hosts_v3;"
+    "INSERT INTO host_macs (mac, host_id, position) SELECT mac, id, 0 FROM hosts_v3;"
+    "DROP TABLE hosts_v3;"
+    "CREATE TABLE profiles ("
+    "  name TEXT PRIMARY KEY,"
+    "  doc TEXT NOT NULL CHECK (json_valid(doc)),"
+    "  created INTEGER NOT NULL,"
+    "  updated INTEGER NOT NULL"
+    ") WITHOUT ROWID;"
+    "CREATE TABLE rules ("
+    "  name TEXT PRIMARY KEY,"
+    "  rank INTEGER NOT NULL UNIQUE,"
+    "  match TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(match)),"
+    "  build TEXT NOT NULL DEFAULT '',"
+    "  build_version INTEGER NOT NULL DEFAULT 0 CHECK (build_version >= 0),"
+    "  profile TEXT NOT NULL DEFAULT '',"
+    "  mode TEXT CHECK (mode IS NULL OR mode IN ('stateless','stateful','sanboot','local')),"
+    "  labels TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(labels)),"
+    "  created INTEGER NOT NULL,"
+    "  updated INTEGER NOT NULL"
+    ") WITHOUT ROWID;"
+    "CREATE INDEX rules_build ON rules(build);"
+    "CREATE INDEX rules_profile ON rules(profile);"
+    "CREATE TABLE boot_tokens ("
+    "  hash TEXT PRIMARY KEY CHECK (length(hash) = 64),"
+    "  host_id INTEGER NOT NULL REFERENCES hosts(id) ON DELETE CASCADE,"
+    "  boot_id INTEGER NOT NULL,"
+    "  created INTEGER NOT NULL,"
+    "  expires INTEGER NOT NULL,"
+    "  birth_used INTEGER NOT NULL DEFAULT 0,"
+    "  revoked INTEGER NOT NULL DEFAULT 0"
+    ") WITHOUT ROWID;"
+    "CREATE INDEX boot_tokens_host ON boot_tokens(host_id, boot_id);"
+    "CREATE INDEX boot_tokens_expires ON boot_tokens(expires);"
+    "CREATE TABLE state_archives ("
+    "  host_id INTEGER PRIMARY KEY REFERENCES hosts(id) ON DELETE CASCADE,"
+    "  sha256 TEXT NOT NULL REFERENCES blobs(sha256),"
+    "  size INTEGER NOT NULL,"
+    "  boot_id INTEGER NOT NULL,"
+    "  updated INTEGER NOT NULL"
+    ");"
+    "CREATE INDEX state_archives_sha256 ON state_archives(sha256);"
+    "CREATE TABLE operations ("
+    "  id INTEGER PRIMARY KEY,"
+    "  host_id INTEGER NOT NULL REFERENCES hosts(id) ON DELETE CASCADE,"
+    "  boot_id INTEGER NOT NULL,"
+    "  kind TEXT NOT NULL CHECK (kind <> ''),"
+    "  status TEXT NOT NULL CHECK (status IN ('pending','running','done','failed','abandoned')),"
+    "  detail TEXT NOT NULL DEFAULT '',"
+    "  created INTEGER NOT NULL,"
+    "  updated INTEGER NOT NULL"
+    ");"
+    "CREATE INDEX operations_host ON operations(host_id, boot_id);"
+    "CREATE TABLE admin_token ("
+    "  id INTEGER PRIMARY KEY CHECK (id = 1),"
+    "  hash TEXT NOT NULL CHECK (length(hash) = 64),"
+    "  created INTEGER NOT NULL"
+    ");"
+    /* AUTOINCREMENT: an id is never handed out twice, even once pruning
+     * has emptied the table, so a follower resuming after an id misses
+     * nothing. host_id is no foreign key: events outlive their host. */
+    "CREATE TABLE events ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  ts INTEGER NOT NULL,"
+    "  host_id INTEGER NOT NULL DEFAULT 0,"
+    "  host TEXT NOT NULL DEFAULT '',"
+    "  mac TEXT NOT NULL DEFAULT '',"
+    "  boot_id INTEGER NOT NULL DEFAULT 0,"
+    "  kind TEXT NOT NULL CHECK (kind <> ''),"
+    "  status INTEGER NOT NULL DEFAULT 0 CHECK (status BETWEEN 0 AND 2),"
+    "  message TEXT NOT NULL DEFAULT '',"
+    "  data TEXT"
+    ");"
+    "CREATE INDEX events_host ON events(host_id, id);"
+    "CREATE INDEX events_mac ON events(mac, id);"
+    "CREATE INDEX events_kind ON events(kind, id);"
+    "CREATE INDEX events_ts ON events(ts);",
 };
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -232,13 +358,13 @@ int store_open(const char *state_dir, enum store_sync sync, struct store **out, 
                 " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)") < 0 ||
         prepare(st, &st->lease_delete, "DELETE FROM leases WHERE address = ?") < 0 ||
         prepare(st, &st->lease_all,
-                "SELECT address, hwtype, hwaddr, client_id, hostname, subnet, state, starts, expires,"
-                " giaddr, relay_info, arch, vendor_class, user_class, uuid FROM leases ORDER BY address") < 0 ||
+                "SELECT " STORE_LEASE_COLS " FROM leases ORDER BY address") < 0 ||
         prepare(st, &st->lease_get,
-                "SELECT address, hwtype, hwaddr, client_id, hostname, subnet, state, starts, expires,"
-                " giaddr, relay_info, arch, vendor_class, user_class, uuid FROM leases WHERE address = ?") < 0 ||
+                "SELECT " STORE_LEASE_COLS " FROM leases WHERE address = ?") < 0 ||
         prepare(st, &st->begin, "BEGIN IMMEDIATE") < 0 || prepare(st, &st->commit, "COMMIT") < 0 ||
-        prepare(st, &st->rollback, "ROLLBACK") < 0) {
+        prepare(st, &st->rollback, "ROLLBACK") < 0 || prepare(st, &st->savepoint, "SAVEPOINT store_txn") < 0 ||
+        prepare(st, &st->release, "RELEASE store_txn") < 0 ||
+        prepare(st, &st->rollback_to, "ROLLBACK TO store_txn") < 0) {
         snprintf(err, errlen, "cannot prepare statements: %s", store_errmsg(st));
         goto fail;
     }
@@ -260,6 +386,9 @@ void store_close(struct store *st)
     sqlite3_finalize(st->begin);
     sqlite3_finalize(st->commit);
     sqlite3_finalize(st->rollback);
+    sqlite3_finalize(st->savepoint);
+    sqlite3_finalize(st->release);
+    sqlite3_finalize(st->rollback_to);
     for (unsigned i = 0; i < STORE_STMT_SLOTS; i++)
         sqlite3_finalize(st->cached[i]);
     sqlite3_close(st->db);
@@ -291,6 +420,54 @@ int store_commit(struct store *st)
 void store_rollback(struct store *st)
 {
     step_done(st, st->rollback);
+}
+
+int store_txn_begin(struct store *st, struct store_txn *t)
+{
+    t->outer = sqlite3_get_autocommit(st->db) != 0;
+    return step_done(st, t->outer ? st->begin : st->savepoint);
+}
+
+int store_txn_commit(struct store *st, struct store_txn *t)
+{
+    return step_done(st, t->outer ? st->commit : st->release);
+}
+
+void store_txn_rollback(struct store *st, struct store_txn *t)
+{
+    if (t->outer) {
+        /* A failed COMMIT may already have ended the transaction. */
+        if (!sqlite3_get_autocommit(st->db))
+            step_done(st, st->rollback);
+        return;
+    }
+    step_done(st, st->rollback_to);
+    step_done(st, st->release);
+}
+
+int store_step_errno(struct store *st, int rc)
+{
+    int ext = sqlite3_extended_errcode(st->db);
+    if ((rc & 0xff) == SQLITE_CONSTRAINT || (ext & 0xff) == SQLITE_CONSTRAINT) {
+        switch (ext) {
+        case SQLITE_CONSTRAINT_UNIQUE:
+        case SQLITE_CONSTRAINT_PRIMARYKEY:
+            return -EEXIST;
+        case SQLITE_CONSTRAINT_FOREIGNKEY:
+            return -ENOENT;
+        default:
+            return -EINVAL;
+        }
+    }
+    log_error("store", "%s", store_errmsg(st));
+    return -EIO;
+}
+
+int64_t store_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 int store_lease_put(struct store *st, const struct store_lease *l)
@@ -340,7 +517,7 @@ static void copy_text(sqlite3_stmt *s, int col, char *dst, size_t max)
     snprintf(dst, max, "%s", t ? (const char *)t : "");
 }
 
-static void row_to_lease(sqlite3_stmt *s, struct store_lease *l)
+void store_row_to_lease(sqlite3_stmt *s, struct store_lease *l)
 {
     size_t n;
     memset(l, 0, sizeof *l);
@@ -373,7 +550,7 @@ int store_lease_foreach(struct store *st, int (*cb)(const struct store_lease *, 
         return -ENOMEM;
     int rc, r = 0;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        row_to_lease(s, l);
+        store_row_to_lease(s, l);
         if ((r = cb(l, arg)) != 0)
             break;
     }
@@ -392,7 +569,7 @@ int store_lease_get(struct store *st, uint32_t address, struct store_lease *out)
     sqlite3_bind_int64(s, 1, address);
     int rc = sqlite3_step(s), r;
     if (rc == SQLITE_ROW) {
-        row_to_lease(s, out);
+        store_row_to_lease(s, out);
         r = 0;
     } else {
         r = rc == SQLITE_DONE ? -ENOENT : -EIO;

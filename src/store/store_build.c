@@ -1,4 +1,4 @@
-/* Builds, build files, blobs and minimal host records: their SQL. */
+/* Builds, build files and blobs: their SQL. */
 #include "store/store_build.h"
 
 #include <errno.h>
@@ -12,7 +12,7 @@
 
 /* Statement slots in the store's cache (store_stmt()). */
 enum {
-    Q_BLOB_PUT,
+    Q_BLOB_PUT = STORE_SLOTS_BUILD,
     Q_BLOB_GET,
     Q_NAME_NEXT,
     Q_NAME_BUMP,
@@ -25,18 +25,9 @@ enum {
     Q_BUILD_COUNT,
     Q_BUILD_USED,
     Q_BUILD_DELETE,
-    Q_HOST_UPSERT,
-    Q_HOST_BY_MAC,
-    Q_HOST_BY_NAME,
-    Q_HOST_DELETE,
-    Q_HOST_ALL,
-    Q_HOST_MAC_OWNER,
-    Q_SAVEPOINT,
-    Q_RELEASE,
-    Q_ROLLBACK_TO,
-    Q_COUNT
+    Q_END
 };
-_Static_assert(Q_COUNT <= STORE_STMT_SLOTS, "raise STORE_STMT_SLOTS");
+_Static_assert(Q_END <= STORE_SLOTS_INVENTORY, "store_build.c needs more statement slots");
 
 #define BUILD_COLS "id, name, version, kind, cmdline, san_uri, source, created, no_agent"
 
@@ -194,44 +185,6 @@ bool store_blob_known(struct store *st, const char *sha256, uint64_t *size)
     return known;
 }
 
-/* Transactions that nest: a savepoint inside the caller's transaction, or
- * BEGIN IMMEDIATE on its own (so the read of the next version number and
- * the insert cannot race another writer). */
-struct txn {
-    bool outer;
-};
-
-static int txn_begin(struct store *st, struct txn *t)
-{
-    t->outer = sqlite3_get_autocommit(store_db(st)) != 0;
-    if (t->outer)
-        return store_begin(st);
-    STMT(st, Q_SAVEPOINT, "SAVEPOINT store_build");
-    return step_done(st, s);
-}
-
-static int txn_commit(struct store *st, struct txn *t)
-{
-    if (t->outer)
-        return store_commit(st);
-    STMT(st, Q_RELEASE, "RELEASE store_build");
-    return step_done(st, s);
-}
-
-static void txn_rollback(struct store *st, struct txn *t)
-{
-    if (t->outer) {
-        store_rollback(st);
-        return;
-    }
-    sqlite3_stmt *s = store_stmt(st, Q_ROLLBACK_TO, "ROLLBACK TO store_build");
-    if (s)
-        step_done(st, s);
-    s = store_stmt(st, Q_RELEASE, "RELEASE store_build");
-    if (s)
-        step_done(st, s);
-}
-
 /* Builds */
 
 static int build_check(struct store *st, const struct build *b)
@@ -319,8 +272,8 @@ static int insert_files(struct store *st, const struct build *b)
 
 int store_build_publish(struct store *st, struct build *b)
 {
-    struct txn t;
-    int r = txn_begin(st, &t);
+    struct store_txn t;
+    int r = store_txn_begin(st, &t);
     if (r < 0)
         return r;
     if ((r = build_check(st, b)) < 0)
@@ -349,13 +302,13 @@ int store_build_publish(struct store *st, struct build *b)
     b->id = sqlite3_last_insert_rowid(store_db(st));
     if ((r = insert_files(st, b)) < 0)
         goto fail;
-    if ((r = txn_commit(st, &t)) < 0)
+    if ((r = store_txn_commit(st, &t)) < 0)
         goto fail;
     b->version = version;
     b->created = now;
     return 0;
 fail:
-    txn_rollback(st, &t);
+    store_txn_rollback(st, &t);
     return r == -EEXIST ? -EIO : r;
 }
 
@@ -462,8 +415,8 @@ int store_build_delete(struct store *st, const char *name, int version)
 {
     if (version < 0)
         return -EINVAL;
-    struct txn t;
-    int r = txn_begin(st, &t);
+    struct store_txn t;
+    int r = store_txn_begin(st, &t);
     if (r < 0)
         return r;
     sqlite3_stmt *s = store_stmt(st, Q_BUILD_COUNT,
@@ -480,12 +433,14 @@ int store_build_delete(struct store *st, const char *name, int version)
         r = n < 0 ? -EIO : -ENOENT;
         goto fail;
     }
-    /* The rule in store_build.h: a host following the latest blocks every
-     * version; a pinned host blocks its version; deleting all is blocked
-     * by any host naming NAME. */
+    /* The rule in store_build.h: a host or rule following the latest
+     * blocks every version; a pinned one blocks its version; deleting all
+     * is blocked by any host or rule naming NAME. */
     s = store_stmt(st, Q_BUILD_USED,
-                   "SELECT count(*) FROM hosts WHERE build = ?1"
-                   " AND (?2 = 0 OR build_version = 0 OR build_version = ?2)");
+                   "SELECT (SELECT count(*) FROM hosts WHERE build = ?1"
+                   "        AND (?2 = 0 OR build_version = 0 OR build_version = ?2))"
+                   "     + (SELECT count(*) FROM rules WHERE build = ?1"
+                   "        AND (?2 = 0 OR build_version = 0 OR build_version = ?2))");
     if (!s) {
         r = -EIO;
         goto fail;
@@ -505,122 +460,10 @@ int store_build_delete(struct store *st, const char *name, int version)
     }
     sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
     sqlite3_bind_int(s, 2, version);
-    if ((r = step_done(st, s)) < 0 || (r = txn_commit(st, &t)) < 0)
+    if ((r = step_done(st, s)) < 0 || (r = store_txn_commit(st, &t)) < 0)
         goto fail;
     return 0;
 fail:
-    txn_rollback(st, &t);
-    return r;
-}
-
-/* Hosts */
-
-#define HOST_COLS "id, name, mac, build, build_version, vlan"
-
-static void row_to_host(sqlite3_stmt *s, struct host *h)
-{
-    memset(h, 0, sizeof *h);
-    h->id = sqlite3_column_int64(s, 0);
-    col_text(s, 1, h->name, sizeof h->name);
-    const void *mac = sqlite3_column_blob(s, 2);
-    if (mac && sqlite3_column_bytes(s, 2) == 6)
-        memcpy(h->mac, mac, 6);
-    col_text(s, 3, h->build, sizeof h->build);
-    h->build_version = sqlite3_column_int(s, 4);
-    h->vlan = sqlite3_column_int(s, 5);
-}
-
-int store_host_put(struct store *st, struct host *h)
-{
-    if (!build_name_valid(h->name) || (h->build[0] && !build_name_valid(h->build)) || h->build_version < 0 ||
-        h->vlan < 0 || h->vlan > 4094)
-        return -EINVAL;
-    sqlite3_stmt *s = store_stmt(st, Q_HOST_MAC_OWNER, "SELECT name FROM hosts WHERE mac = ?");
-    if (!s)
-        return -EIO;
-    sqlite3_bind_blob(s, 1, h->mac, 6, SQLITE_STATIC);
-    bool taken = sqlite3_step(s) == SQLITE_ROW && strcmp((const char *)sqlite3_column_text(s, 0), h->name) != 0;
-    done(s);
-    if (taken)
-        return -EEXIST;
-    int64_t now = clock_wall_s();
-    s = store_stmt(st, Q_HOST_UPSERT,
-                   "INSERT INTO hosts (name, mac, build, build_version, vlan, created, updated)"
-                   " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)"
-                   " ON CONFLICT(name) DO UPDATE SET mac = excluded.mac, build = excluded.build,"
-                   " build_version = excluded.build_version, vlan = excluded.vlan, updated = excluded.updated"
-                   " RETURNING id");
-    if (!s)
-        return -EIO;
-    sqlite3_bind_text(s, 1, h->name, -1, SQLITE_STATIC);
-    sqlite3_bind_blob(s, 2, h->mac, 6, SQLITE_STATIC);
-    sqlite3_bind_text(s, 3, h->build, -1, SQLITE_STATIC);
-    sqlite3_bind_int(s, 4, h->build_version);
-    sqlite3_bind_int(s, 5, h->vlan);
-    sqlite3_bind_int64(s, 6, now);
-    int rc = sqlite3_step(s), r = 0;
-    if (rc == SQLITE_ROW) {
-        h->id = sqlite3_column_int64(s, 0);
-        rc = sqlite3_step(s);
-    }
-    if (rc != SQLITE_DONE) {
-        r = (sqlite3_extended_errcode(store_db(st)) & 0xff) == SQLITE_CONSTRAINT ? -EEXIST : -EIO;
-        if (r == -EIO)
-            log_error("store", "host %s: %s", h->name, store_errmsg(st));
-    }
-    done(s);
-    return r;
-}
-
-static int host_get(sqlite3_stmt *s, struct host *out)
-{
-    int rc = sqlite3_step(s), r;
-    if (rc == SQLITE_ROW) {
-        row_to_host(s, out);
-        r = 0;
-    } else {
-        r = rc == SQLITE_DONE ? -ENOENT : -EIO;
-    }
-    done(s);
-    return r;
-}
-
-int store_host_by_mac(struct store *st, const uint8_t mac[6], struct host *out)
-{
-    STMT(st, Q_HOST_BY_MAC, "SELECT " HOST_COLS " FROM hosts WHERE mac = ?");
-    sqlite3_bind_blob(s, 1, mac, 6, SQLITE_STATIC);
-    return host_get(s, out);
-}
-
-int store_host_by_name(struct store *st, const char *name, struct host *out)
-{
-    STMT(st, Q_HOST_BY_NAME, "SELECT " HOST_COLS " FROM hosts WHERE name = ?");
-    sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
-    return host_get(s, out);
-}
-
-int store_host_delete(struct store *st, const char *name)
-{
-    STMT(st, Q_HOST_DELETE, "DELETE FROM hosts WHERE name = ?");
-    sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
-    int r = step_done(st, s);
-    if (r == 0 && sqlite3_changes(store_db(st)) == 0)
-        r = -ENOENT;
-    return r;
-}
-
-int store_host_foreach(struct store *st, int (*cb)(const struct host *, void *), void *arg)
-{
-    STMT(st, Q_HOST_ALL, "SELECT " HOST_COLS " FROM hosts ORDER BY name");
-    struct host h;
-    int rc, r = 0;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        row_to_host(s, &h);
-        if ((r = cb(&h, arg)) != 0)
-            break;
-    }
-    if (r == 0 && rc != SQLITE_DONE)
-        r = -EIO;
-    sqlite3_reset(s);
+    store_txn_rollback(st, &t);
     return r;
 }

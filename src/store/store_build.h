@@ -1,6 +1,6 @@
-/* Builds, their files, content-addressed blobs, and (until the inventory
- * lands) minimal host records naming a build. SQL for these lives in
- * store_build.c; callers see only these structs. */
+/* Builds, their files and content-addressed blobs. SQL for these lives in
+ * store_build.c; callers see only these structs. Hosts and rules, which
+ * name builds, are in store_inventory.h. */
 #ifndef MIDWIFE_STORE_STORE_BUILD_H
 #define MIDWIFE_STORE_STORE_BUILD_H
 
@@ -92,35 +92,11 @@ int store_build_get(struct store *st, const char *name, int version, struct buil
  * loaded (n_files = 0). cb returning non-zero stops the walk. */
 int store_build_foreach(struct store *st, int (*cb)(const struct build *, void *), void *arg);
 /* Deletes version (0 = every version) of name; -ENOENT if none matched.
- * -EBUSY while a host names it: deleting any version of NAME is refused
- * while a host has build NAME with version 0 (it follows the latest, and
- * deleting would silently move it) or that very version; version 0 is
- * refused while any host names NAME. Blobs stay (a later gc removes
- * unreferenced ones). */
+ * -EBUSY while a host or a rule names it: deleting any version of NAME is
+ * refused while a host or rule has build NAME with version 0 (it follows
+ * the latest, and deleting would silently move it) or that very version;
+ * version 0 is refused while any host or rule names NAME. Blobs stay (a
+ * later gc removes unreferenced ones). */
 int store_build_delete(struct store *st, const char *name, int version);
-
-/* Minimal host records: a MAC that boots a named build. The inventory
- * (identities, profiles, lifecycle) replaces this in a later schema.
- * store_inventory.h defines the new struct host before it includes this
- * file; while both exist, a file sees one or the other, never both. */
-#ifndef MIDWIFE_STORE_STORE_INVENTORY_H
-struct host {
-    int64_t id;
-    char name[64];
-    uint8_t mac[6];
-    char build[BUILD_NAME_MAX]; /* "" = the configured default build */
-    int build_version;          /* 0 = latest */
-    int vlan;                   /* 0 = none, else 1..4094 */
-};
-
-/* Insert or update by name; sets id. -EINVAL for an invalid name, build
- * name or vlan (0..4094); -EEXIST if another host has that MAC. Does not
- * require the build to exist (the CLI checks). */
-int store_host_put(struct store *st, struct host *h);
-int store_host_by_mac(struct store *st, const uint8_t mac[6], struct host *out); /* -ENOENT */
-int store_host_by_name(struct store *st, const char *name, struct host *out); /* -ENOENT */
-int store_host_delete(struct store *st, const char *name);                     /* -ENOENT */
-int store_host_foreach(struct store *st, int (*cb)(const struct host *, void *), void *arg);
-#endif
 
 #endif

@@ -43,7 +43,9 @@ struct event {
     char *data;        /* JSON object text or NULL; owned by whoever filled it */
 };
 
-/* Appends ev (sets ev->id). Inside the caller's transaction if one is open. */
+/* Appends ev (sets ev->id). Inside the caller's transaction if one is open.
+ * The MAC is stored (and matched by event_filter) in lowercase. -EINVAL
+ * for an empty kind or an unknown status. */
 int store_event_append(struct store *st, struct event *ev);
 
 struct event_filter {
@@ -60,8 +62,10 @@ struct event_filter {
  * the call only. cb returning non-zero stops the walk and is returned. */
 int store_event_query(struct store *st, const struct event_filter *f, int (*cb)(const struct event *, void *),
                       void *arg);
-/* Bounded retention: keeps at most keep events and none older than
- * older_than_ms (0 = no age bound); *n gets how many were deleted. */
+/* Bounded retention: keeps at most keep events (the newest) and none
+ * older than older_than_ms, a wall-clock time in ms (0 = no age bound:
+ * the caller passes now - max_age); *n gets how many were deleted (may be
+ * NULL). Ids are never reused, even once every event is gone. */
 int store_event_prune(struct store *st, uint64_t keep, int64_t older_than_ms, uint64_t *n);
 
 #endif

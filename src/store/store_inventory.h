@@ -6,7 +6,13 @@
  * rule's match) are JSON text, validated by inventory/ before they are
  * stored; the store keeps them as given. Strings marked "malloc'd" are
  * owned by the struct and freed by its *_clear(); the store never returns
- * NULL for them ("{}" when empty). */
+ * NULL for them ("{}" when empty).
+ *
+ * Getters (store_host_get, store_profile_get, ...) overwrite *out without
+ * freeing what it held: pass a cleared or fresh struct. On failure *out
+ * holds no allocation, so *_clear() is always safe after a getter.
+ * Writes run inside the caller's store_begin() transaction when one is
+ * open, else each is a transaction of its own. */
 #ifndef MIDWIFE_STORE_STORE_INVENTORY_H
 #define MIDWIFE_STORE_STORE_INVENTORY_H
 
@@ -78,11 +84,15 @@ void host_clear(struct host *h); /* frees the JSON strings */
 bool host_uuid_valid(const char *s);   /* canonical lowercase form */
 bool host_serial_valid(const char *s); /* 1..64 of [A-Za-z0-9._:/+-] and space */
 
-/* Insert (h->id == 0) or update (by id). Sets id, created, updated. -EINVAL
- * for an invalid field; -EEXIST when the name, a MAC, the UUID or the
- * serial belongs to another host (where names the conflicting field:
- * "name", "mac", "uuid", "serial"). Does not require the build or profile
- * to exist (the API checks). */
+/* Insert (h->id == 0) or update (by id; -ENOENT if gone). Sets id,
+ * created, updated (and state_since on insert when it is 0). -EINVAL for
+ * an invalid field or a MAC listed twice; -EEXIST when the name, a MAC,
+ * the UUID or the serial belongs to another host (where names the
+ * conflicting field: "name", "mac", "uuid", "serial"; where may be NULL).
+ * An update writes the writable fields only (name, macs, uuid, serial,
+ * build, profile, mode, address, vlan, labels, vars): state, facts,
+ * last_seen and boot_id belong to the calls below. Does not require the
+ * build or profile to exist (the API checks). */
 int store_host_put(struct store *st, struct host *h, const char **where);
 int store_host_get(struct store *st, int64_t id, struct host *out);               /* -ENOENT */
 int store_host_by_name(struct store *st, const char *name, struct host *out);     /* -ENOENT */
@@ -93,6 +103,7 @@ int store_host_by_serial(struct store *st, const char *serial, struct host *out)
  * archive, operations). Events stay (the flight recorder keeps history). */
 int store_host_delete(struct store *st, int64_t id); /* -ENOENT */
 
+/* Every filter given must hold (AND); search is case-insensitive. */
 struct host_filter {
     const char *state;   /* NULL = any; else a state name */
     const char *build;   /* NULL = any */
@@ -101,19 +112,22 @@ struct host_filter {
     const char *after;   /* NULL = from the start; else names > after (pagination) */
     size_t limit;        /* 0 = no limit */
 };
-/* Hosts ordered by name. The host passed to cb is valid during the call
- * only. cb returning non-zero stops the walk and is returned. */
+/* Hosts ordered by name (f NULL = all; an unknown state name is -EINVAL).
+ * The host passed to cb is valid during the call only. cb returning
+ * non-zero stops the walk and is returned; cb must not list hosts itself. */
 int store_host_list(struct store *st, const struct host_filter *f, int (*cb)(const struct host *, void *),
                     void *arg);
 /* Hosts per state, counts[HOST_STATE_COUNT]. */
 int store_host_count_by_state(struct store *st, uint64_t counts[HOST_STATE_COUNT]);
 
 /* Sets state, reason and state_since (and updated) of one host, nothing
- * else: the lifecycle's only way to move a host. */
+ * else: the lifecycle's only way to move a host. state_since moves only
+ * when the state changes (a new reason in the same state keeps it).
+ * -ENOENT. */
 int store_host_set_state(struct store *st, int64_t id, enum host_state s, const char *reason, int64_t now_ms);
-/* Replaces facts (JSON text) and sets last_seen. */
+/* Replaces facts (JSON text) and sets last_seen. -ENOENT. */
 int store_host_set_facts(struct store *st, int64_t id, const char *facts, int64_t now_ms);
-/* Increments boot_id and returns the new number in *boot_id. */
+/* Increments boot_id and returns the new number in *boot_id. -ENOENT. */
 int store_host_next_boot(struct store *st, int64_t id, int64_t *boot_id);
 
 /* ---- profiles: the configuration document handed over at birth ---- */
@@ -125,7 +139,8 @@ struct profile {
 };
 void profile_clear(struct profile *p);
 
-int store_profile_put(struct store *st, struct profile *p); /* insert or replace by name */
+/* Insert or replace by name; sets created (kept on replace) and updated. */
+int store_profile_put(struct store *st, struct profile *p);
 int store_profile_get(struct store *st, const char *name, struct profile *out); /* -ENOENT */
 /* -EBUSY while a host or a rule names it; -ENOENT. */
 int store_profile_delete(struct store *st, const char *name);
@@ -148,8 +163,8 @@ struct rule {
 int rule_init(struct rule *r); /* zeroes, match/labels = "{}", mode = -1 */
 void rule_clear(struct rule *r);
 
-/* Insert or replace by name. -EEXIST (where = "rank") when another rule
- * has the rank. */
+/* Insert or replace by name; sets created (kept on replace) and updated.
+ * -EEXIST (where = "rank") when another rule has the rank. */
 int store_rule_put(struct store *st, struct rule *r, const char **where);
 int store_rule_get(struct store *st, const char *name, struct rule *out); /* -ENOENT */
 int store_rule_delete(struct store *st, const char *name);                /* -ENOENT */
@@ -166,9 +181,11 @@ struct boot_token {
     bool birth_used;          /* the birth message was accepted with it */
     bool revoked;             /* a later boot, a cleanup or the operator ended it */
 };
+/* -EEXIST for a hash already stored, -ENOENT if host_id is no host. */
 int store_token_put(struct store *st, const struct boot_token *t);
 int store_token_get(struct store *st, const char *hash, struct boot_token *out); /* -ENOENT */
-/* Marks birth_used; -EALREADY if it already was (single use). */
+/* Marks birth_used; -EALREADY if it already was (single use), -ENOENT.
+ * Expiry and revocation are the caller's to check (store_token_get). */
 int store_token_use_birth(struct store *st, const char *hash);
 /* Revokes every token of host_id except those of keep_boot_id (0 = all).
  * *n gets how many were revoked (may be NULL). */
@@ -185,9 +202,12 @@ struct state_archive {
     int64_t boot_id;  /* the boot that uploaded it */
     int64_t updated;  /* wall clock, ms */
 };
-int store_state_put(struct store *st, const struct state_archive *a); /* replaces */
+/* Replaces the host's archive; updated 0 = now. -ENOENT if host_id is no
+ * host or the blob is not known (store_blob_put; blob_writer_commit does
+ * it): the blobs table is how a later gc knows the blob is referenced. */
+int store_state_put(struct store *st, const struct state_archive *a);
 int store_state_get(struct store *st, int64_t host_id, struct state_archive *out); /* -ENOENT */
-int store_state_delete(struct store *st, int64_t host_id);
+int store_state_delete(struct store *st, int64_t host_id); /* 0 also when there was none */
 
 /* ---- operations: work in flight for one boot of a host (hook runs,
  * operator actions such as reinstall). A birth abandons the ones left
@@ -202,11 +222,15 @@ struct operation {
     char detail[256];
     int64_t created, updated;
 };
-int store_op_add(struct store *st, struct operation *op); /* sets id */
+/* Sets id, and created/updated (created 0 = now). -EINVAL for an empty
+ * kind or an unknown status; -ENOENT if host_id is no host. */
+int store_op_add(struct store *st, struct operation *op);
+/* detail NULL keeps the old one. -EINVAL, -ENOENT. */
 int store_op_set_status(struct store *st, int64_t id, const char *status, const char *detail, int64_t now_ms);
 /* Marks pending/running operations of host_id from boots other than
  * boot_id "abandoned"; *n gets how many. */
 int store_op_abandon_stale(struct store *st, int64_t host_id, int64_t boot_id, int64_t now_ms, unsigned *n);
+/* Oldest first. */
 int store_op_list(struct store *st, int64_t host_id, int (*cb)(const struct operation *, void *), void *arg);
 
 /* ---- leases by hardware address (the birth's cleanup) ---- */

@@ -422,15 +422,24 @@ static void script_for_looks_up_host_then_build(void **state)
     assert_int_equal(store_build_publish(st, &f.build), 0);
     struct host h = {.vlan = 12};
     snprintf(h.name, sizeof h.name, "node1");
-    memcpy(h.mac, MAC, 6);
+    static const uint8_t second[6] = {0x52, 0x54, 0x00, 0x77, 0x77, 0x77};
+    memcpy(h.macs[0], MAC, 6);
+    memcpy(h.macs[1], second, 6);
+    h.n_macs = 2;
     snprintf(h.build, sizeof h.build, "debian");
-    assert_int_equal(store_host_put(st, &h), 0);
+    assert_int_equal(store_host_put(st, &h, NULL), 0);
 
     char *out = NULL;
     if (boot_script_for(&f.conf, st, &f.req, &out, NULL, err, sizeof err) != 0)
         fail_msg("known host: %s", err);
     assert_non_null(strstr(out, "# midwife: host node1, build debian v1 (linux)\n"));
     assert_non_null(strstr(out, " midwife.vlan=12 "));
+    free(out);
+    /* Booting from its second NIC: the same host. */
+    f.req.mac = second;
+    if (boot_script_for(&f.conf, st, &f.req, &out, NULL, err, sizeof err) != 0)
+        fail_msg("known host by its second MAC: %s", err);
+    assert_non_null(strstr(out, "# midwife: host node1, build debian v1 (linux)\n"));
     free(out);
 
     static const uint8_t other[6] = {0x52, 0x54, 0x00, 0x99, 0x99, 0x99};

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -23,6 +24,20 @@ static int write_conf(const char *text)
     return 0;
 }
 
+/* For [hooks]: an executable, a file that is not, and a directory. */
+static char hook_dir[] = "/tmp/midwife-test-conf-hooks-XXXXXX";
+static char hook_exe[sizeof hook_dir + 16], hook_exe2[sizeof hook_dir + 16], hook_plain[sizeof hook_dir + 16];
+
+static int make_file(const char *p, mode_t mode)
+{
+    FILE *f = fopen(p, "w");
+    if (!f)
+        return -1;
+    fputs("#!/bin/sh\nexit 0\n", f);
+    fclose(f);
+    return chmod(p, mode);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -30,6 +45,13 @@ static int setup(void **state)
     if (fd < 0)
         return -1;
     close(fd);
+    if (!mkdtemp(hook_dir))
+        return -1;
+    snprintf(hook_exe, sizeof hook_exe, "%s/notify", hook_dir);
+    snprintf(hook_exe2, sizeof hook_exe2, "%s/join", hook_dir);
+    snprintf(hook_plain, sizeof hook_plain, "%s/plain", hook_dir);
+    if (make_file(hook_exe, 0755) < 0 || make_file(hook_exe2, 0700) < 0 || make_file(hook_plain, 0644) < 0)
+        return -1;
     return 0;
 }
 
@@ -37,7 +59,37 @@ static int teardown(void **state)
 {
     (void)state;
     unlink(path);
+    unlink(hook_exe);
+    unlink(hook_exe2);
+    unlink(hook_plain);
+    rmdir(hook_dir);
     return 0;
+}
+
+/* text with @X@ (an executable), @Y@ (another), @N@ (not executable)
+ * and @D@ (a directory) replaced. */
+static void expand(char *dst, size_t dstlen, const char *text)
+{
+    size_t n = 0;
+    while (*text && n + 1 < dstlen) {
+        const char *sub = NULL;
+        if (text[0] == '@' && text[1] && text[2] == '@') {
+            switch (text[1]) {
+            case 'X': sub = hook_exe; break;
+            case 'Y': sub = hook_exe2; break;
+            case 'N': sub = hook_plain; break;
+            case 'D': sub = hook_dir; break;
+            default: break;
+            }
+        }
+        if (sub) {
+            n += (size_t)snprintf(dst + n, dstlen - n, "%s", sub);
+            text += 3;
+        } else {
+            dst[n++] = *text++;
+        }
+    }
+    dst[n < dstlen ? n : dstlen - 1] = '\0';
 }
 
 #define BASE "[server]\nstate_dir = /tmp/mw\n[tftp]\nroot = /tmp\n[dhcp]\ninterfaces = br0\n"
@@ -129,6 +181,129 @@ static void full_config_is_typed(void **state)
     conf_free(c);
 }
 
+static void lifecycle_and_hooks_defaults(void **state)
+{
+    (void)state;
+    assert_int_equal(write_conf(BASE SUBNET), 0);
+    struct conf *c;
+    char err[512];
+    if (conf_load(path, &c, err, sizeof err) < 0)
+        fail_msg("%s", err);
+    assert_int_equal(c->token_ttl, 3600);
+    assert_int_equal(c->events_keep, 200000);
+    assert_int_equal(c->events_max_age, 30 * 86400);
+    assert_int_equal(c->birth_timeout, 600);
+    assert_int_equal(c->state_max_bytes, 64ull << 20);
+    assert_true(c->born_hook_holds);
+    assert_int_equal(c->n_hooks, 0);
+    assert_null(c->hooks);
+    assert_int_equal(c->hook_timeout, 30);
+    conf_free(c);
+}
+
+static void lifecycle_keys_are_typed(void **state)
+{
+    (void)state;
+    assert_int_equal(write_conf(BASE SUBNET "[lifecycle]\ntoken_ttl = 2h\nevents_keep = 5000\n"
+                                            "events_max_age = 0\nbirth_timeout = 90s\nstate_max_bytes = 2G\n"
+                                            "born_hook_holds = no\n"),
+                     0);
+    struct conf *c;
+    char err[512];
+    if (conf_load(path, &c, err, sizeof err) < 0)
+        fail_msg("%s", err);
+    assert_int_equal(c->token_ttl, 7200);
+    assert_int_equal(c->events_keep, 5000);
+    assert_int_equal(c->events_max_age, 0);
+    assert_int_equal(c->birth_timeout, 90);
+    assert_int_equal(c->state_max_bytes, 2ull << 30);
+    assert_false(c->born_hook_holds);
+    conf_free(c);
+}
+
+static void sizes_take_k_m_g_suffixes(void **state)
+{
+    (void)state;
+    static const struct { const char *v; uint64_t want; } cases[] = {
+        {"1024", 1024}, {"1k", 1024}, {"1K", 1024}, {"64M", 64ull << 20}, {"16G", 16ull << 30}, {"3000", 3000},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char text[512];
+        snprintf(text, sizeof text, BASE SUBNET "[lifecycle]\nstate_max_bytes = %s\n", cases[i].v);
+        assert_int_equal(write_conf(text), 0);
+        struct conf *c;
+        char err[512];
+        if (conf_load(path, &c, err, sizeof err) < 0)
+            fail_msg("case %zu: %s", i, err);
+        assert_int_equal(c->state_max_bytes, cases[i].want);
+        conf_free(c);
+    }
+}
+
+static void hooks_keys_are_typed(void **state)
+{
+    (void)state;
+    char text[2048];
+    /* line 11: born, 12: continuation of born, 13: ready, 14: webhook, 15: events */
+    expand(text, sizeof text,
+           BASE SUBNET "[hooks]\nborn = @X@ @Y@\nretired = @Y@\nready = @X@\n"
+                       "webhook = http://192.0.2.20:8000/midwife?k=v http://hooks.example/x\n"
+                       "webhook_events = ready, failed\ntimeout = 2m\n");
+    assert_int_equal(write_conf(text), 0);
+    struct conf *c;
+    char err[512];
+    if (conf_load(path, &c, err, sizeof err) < 0)
+        fail_msg("%s", err);
+    assert_int_equal(c->hook_timeout, 120);
+    static const struct { const char *transition; enum conf_hook_kind kind; int target; int line; } want[] = {
+        {"born", CONF_HOOK_EXEC, 0, 11},    {"born", CONF_HOOK_EXEC, 1, 11},   {"retired", CONF_HOOK_EXEC, 1, 12},
+        {"ready", CONF_HOOK_EXEC, 0, 13},   {"ready", CONF_HOOK_WEBHOOK, 2, 14}, {"failed", CONF_HOOK_WEBHOOK, 2, 14},
+        {"ready", CONF_HOOK_WEBHOOK, 3, 14}, {"failed", CONF_HOOK_WEBHOOK, 3, 14},
+    };
+    const char *targets[] = {hook_exe, hook_exe2, "http://192.0.2.20:8000/midwife?k=v", "http://hooks.example/x"};
+    assert_int_equal(c->n_hooks, sizeof want / sizeof want[0]);
+    for (size_t i = 0; i < c->n_hooks; i++) {
+        assert_string_equal(c->hooks[i].transition, want[i].transition);
+        assert_int_equal(c->hooks[i].kind, want[i].kind);
+        assert_string_equal(c->hooks[i].target, targets[want[i].target]);
+        assert_int_equal(c->hooks[i].line, want[i].line);
+    }
+    conf_free(c);
+}
+
+static void webhooks_follow_every_transition_by_default(void **state)
+{
+    (void)state;
+    char text[2048];
+    /* webhook_events may come before the webhook; a repeated key and an
+     * indented continuation line both add to the list. */
+    expand(text, sizeof text,
+           BASE SUBNET "[hooks]\nwebhook = http://a.example\nborn = @X@\n  @Y@\nborn = @N@x\n");
+    assert_int_equal(write_conf(text), 0);
+    struct conf *c;
+    char err[512];
+    assert_true(conf_load(path, &c, err, sizeof err) < 0); /* @N@x does not exist */
+    assert_non_null(strstr(err, ":14: born: "));
+    assert_non_null(strstr(err, "plainx: not an executable file"));
+
+    expand(text, sizeof text, BASE SUBNET "[hooks]\nwebhook = http://a.example\nborn = @X@\n  @Y@\n");
+    assert_int_equal(write_conf(text), 0);
+    if (conf_load(path, &c, err, sizeof err) < 0)
+        fail_msg("%s", err);
+    assert_int_equal(c->n_hooks, 8);
+    assert_string_equal(c->hooks[0].target, hook_exe);
+    assert_string_equal(c->hooks[1].target, hook_exe2);
+    assert_int_equal(c->hooks[1].line, 13);
+    static const char *const order[] = {"discovered", "booting", "born", "ready", "failed", "retired"};
+    for (size_t i = 0; i < 6; i++) {
+        assert_string_equal(c->hooks[2 + i].transition, order[i]);
+        assert_int_equal(c->hooks[2 + i].kind, CONF_HOOK_WEBHOOK);
+        assert_string_equal(c->hooks[2 + i].target, "http://a.example");
+        assert_int_equal(c->hooks[2 + i].line, 11);
+    }
+    conf_free(c);
+}
+
 /* Each broken file must fail with this exact "FILE:LINE: message" tail. */
 static void broken_configs_name_line_and_reason(void **state)
 {
@@ -168,17 +343,61 @@ static void broken_configs_name_line_and_reason(void **state)
         {BASE SUBNET "[boot]\ndefault_build = a/b\n", ":11: default_build: 'a/b' is not a build name"},
         {BASE SUBNET "[boot]\nextra_cmdline = a;reboot\n", ":11: extra_cmdline: character ';' is not allowed"},
         {BASE SUBNET "[boot]\ntemplates = /nonexistent-dir\n", ":11: templates: '/nonexistent-dir' is not a directory"},
+        {BASE SUBNET "[lifecycle]\nbogus = 1\n", ":11: unknown key 'bogus' in [lifecycle]"},
+        {BASE SUBNET "[lifecycle]\ntoken_ttl = 10\n", ":11: token_ttl: too small duration '10'"},
+        {BASE SUBNET "[lifecycle]\ntoken_ttl = 31d\n", ":11: token_ttl: too large duration '31d'"},
+        {BASE SUBNET "[lifecycle]\nevents_keep = 5\n", ":11: events_keep: too small number '5'"},
+        {BASE SUBNET "[lifecycle]\nevents_keep = lots\n", ":11: events_keep: invalid number 'lots'"},
+        {BASE SUBNET "[lifecycle]\nevents_max_age = 3651d\n", ":11: events_max_age: too large duration '3651d'"},
+        {BASE SUBNET "[lifecycle]\nbirth_timeout = 2d\n", ":11: birth_timeout: too large duration '2d'"},
+        {BASE SUBNET "[lifecycle]\nbirth_timeout = 5\n", ":11: birth_timeout: too small duration '5'"},
+        {BASE SUBNET "[lifecycle]\nstate_max_bytes = 64X\n", ":11: state_max_bytes: invalid size '64X'"},
+        {BASE SUBNET "[lifecycle]\nstate_max_bytes = M\n", ":11: state_max_bytes: invalid size 'M'"},
+        {BASE SUBNET "[lifecycle]\nstate_max_bytes = 17G\n", ":11: state_max_bytes: too large size '17G'"},
+        {BASE SUBNET "[lifecycle]\nstate_max_bytes = 99999999999999999999G\n",
+         ":11: state_max_bytes: too large size '99999999999999999999G'"},
+        {BASE SUBNET "[lifecycle]\nstate_max_bytes = 512\n", ":11: state_max_bytes: too small size '512'"},
+        {BASE SUBNET "[lifecycle]\nborn_hook_holds = perhaps\n", ":11: born_hook_holds: expected yes or no, got 'perhaps'"},
+        {BASE SUBNET "[hooks]\nexec = @X@\n", ":11: unknown key 'exec' in [hooks]"},
+        {BASE SUBNET "[hooks]\nborn = bin/notify\n", ":11: born: bin/notify: not an absolute path"},
+        {BASE SUBNET "[hooks]\nready = /nonexistent/notify\n", ":11: ready: /nonexistent/notify: not an executable file"},
+        {BASE SUBNET "[hooks]\nfailed = @N@\n", ":11: failed: @N@: not an executable file"},
+        {BASE SUBNET "[hooks]\ndiscovered = @D@\n", ":11: discovered: @D@: not an executable file"},
+        {BASE SUBNET "[hooks]\nbooting = @X@\nbooting = @Y@ @X@\n", ":12: booting: @X@ listed twice for booting"},
+        {BASE SUBNET "[hooks]\nborn =\n", ":11: born: empty list"},
+        {BASE SUBNET "[hooks]\nwebhook = https://a.example/x\n", ":11: webhook: expected http://HOST[:PORT][/PATH]"},
+        {BASE SUBNET "[hooks]\nwebhook = http:///x\n", ":11: webhook: expected http://HOST"},
+        {BASE SUBNET "[hooks]\nwebhook = http://a_b.example/x\n", ":11: webhook: expected http://HOST"},
+        {BASE SUBNET "[hooks]\nwebhook = http://a.example:0/x\n", ":11: webhook: expected http://HOST"},
+        {BASE SUBNET "[hooks]\nwebhook = http://a.example:65536/x\n", ":11: webhook: expected http://HOST"},
+        {BASE SUBNET "[hooks]\nwebhook = http://a.example:/x\n", ":11: webhook: expected http://HOST"},
+        {BASE SUBNET "[hooks]\nwebhook = http://a.example:80x\n", ":11: webhook: expected http://HOST"},
+        {BASE SUBNET "[hooks]\nwebhook = http://a.example/x#frag\n", ":11: webhook: expected http://HOST"},
+        {BASE SUBNET "[hooks]\nwebhook = http://a.example/\"x\"\n", ":11: webhook: expected http://HOST"},
+        {BASE SUBNET "[hooks]\nwebhook = http://a.example/x\nwebhook = http://a.example/x\n",
+         ":12: webhook: http://a.example/x listed twice"},
+        {BASE SUBNET "[hooks]\nwebhook_events = born, shutdown\n",
+         ":11: webhook_events: 'shutdown' is not a transition (expected discovered, booting, born, ready, failed or retired)"},
+        {BASE SUBNET "[hooks]\ntimeout = 0\n", ":11: timeout: too small duration '0'"},
+        {BASE SUBNET "[hooks]\ntimeout = 2h\n", ":11: timeout: too large duration '2h'"},
+        /* 11 webhooks × 6 transitions: over the cap, reported at the webhook */
+        {BASE SUBNET "[hooks]\nwebhook = http://a/1 http://a/2 http://a/3 http://a/4 http://a/5 http://a/6\n"
+                     "timeout = 5s\nwebhook = http://a/7 http://a/8 http://a/9 http://a/10 http://a/11\n",
+         ":13: webhook: at most 64 hooks in all"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        assert_int_equal(write_conf(cases[i].text), 0);
+        char text[2048], want_tail[1024];
+        expand(text, sizeof text, cases[i].text);
+        expand(want_tail, sizeof want_tail, cases[i].want);
+        assert_int_equal(write_conf(text), 0);
         struct conf *c = NULL;
         char err[512] = "";
         int r = conf_load(path, &c, err, sizeof err);
         if (r == 0)
             fail_msg("case %zu: accepted, wanted %s", i, cases[i].want);
         assert_null(c);
-        char want[600];
-        snprintf(want, sizeof want, "%s%s", path, cases[i].want);
+        char want[1200];
+        snprintf(want, sizeof want, "%s%s", path, want_tail);
         if (strncmp(err, want, strlen(want)) != 0)
             fail_msg("case %zu:\n got: %s\nwant: %s", i, err, want);
     }
@@ -198,6 +417,11 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(shipped_example_is_valid),
         cmocka_unit_test(full_config_is_typed),
+        cmocka_unit_test(lifecycle_and_hooks_defaults),
+        cmocka_unit_test(lifecycle_keys_are_typed),
+        cmocka_unit_test(sizes_take_k_m_g_suffixes),
+        cmocka_unit_test(hooks_keys_are_typed),
+        cmocka_unit_test(webhooks_follow_every_transition_by_default),
         cmocka_unit_test(broken_configs_name_line_and_reason),
         cmocka_unit_test(missing_file_names_the_file),
     };

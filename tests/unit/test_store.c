@@ -68,7 +68,7 @@ static void fresh_store_is_at_latest_schema(void **state)
 {
     (void)state;
     struct store *st = open_store();
-    assert_int_equal(store_schema_version(st), 3);
+    assert_int_equal(store_schema_version(st), 4);
     store_close(st);
 }
 
@@ -186,7 +186,7 @@ static void version_1_store_migrates_keeping_leases(void **state)
     assert_int_equal(sqlite3_exec(db, v1, NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(db);
     struct store *st = open_store();
-    assert_int_equal(store_schema_version(st), 3);
+    assert_int_equal(store_schema_version(st), 4);
     struct store_lease l;
     assert_int_equal(store_lease_get(st, 167772260, &l), 0);
     assert_int_equal(l.hwaddr[5], 9);

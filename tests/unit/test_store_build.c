@@ -1,4 +1,5 @@
-/* store/ builds, blobs and hosts: versioning, immutability, refusals. */
+/* store/ builds and blobs: versioning, immutability, refusals (hosts and
+ * rules that name a build block its delete). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -11,6 +12,7 @@
 #include <cmocka.h>
 
 #include "store/store_build.h"
+#include "store/store_inventory.h"
 
 static char dir[64];
 
@@ -68,7 +70,7 @@ static void publish_assigns_versions_and_get_round_trips(void **state)
 {
     (void)state;
     struct store *st = open_store();
-    assert_int_equal(store_schema_version(st), 3);
+    assert_int_equal(store_schema_version(st), 4);
     struct build b, got;
     linux_build(st, &b, "deb", 2);
     snprintf(b.files[2].args, sizeof b.files[2].args, "x=1");
@@ -207,19 +209,29 @@ static void delete_is_refused_while_a_host_uses_the_build(void **state)
     assert_int_equal(store_build_publish(st, &b), 0); /* @3 */
     build_clear(&b);
 
-    struct host pinned = {.name = "pinned", .mac = {2, 0, 0, 0, 0, 1}, .build = "busy", .build_version = 2};
-    assert_int_equal(store_host_put(st, &pinned), 0);
+    struct host pinned = {.name = "pinned", .macs = {{2, 0, 0, 0, 0, 1}}, .n_macs = 1, .build = "busy",
+                          .build_version = 2};
+    assert_int_equal(store_host_put(st, &pinned, NULL), 0);
     assert_int_equal(store_build_delete(st, "busy", 2), -EBUSY);
     assert_int_equal(store_build_delete(st, "busy", 0), -EBUSY);
     assert_int_equal(store_build_delete(st, "busy", 1), 0); /* nobody uses @1 */
     assert_int_equal(store_build_delete(st, "busy", 1), -ENOENT);
 
-    struct host follower = {.name = "follower", .mac = {2, 0, 0, 0, 0, 2}, .build = "busy"};
-    assert_int_equal(store_host_put(st, &follower), 0);
+    struct host follower = {.name = "follower", .macs = {{2, 0, 0, 0, 0, 2}}, .n_macs = 1, .build = "busy"};
+    assert_int_equal(store_host_put(st, &follower, NULL), 0);
     assert_int_equal(store_build_delete(st, "busy", 3), -EBUSY); /* follows the latest */
-    assert_int_equal(store_host_delete(st, "follower"), 0);
+    assert_int_equal(store_host_delete(st, follower.id), 0);
     assert_int_equal(store_build_delete(st, "busy", 3), 0);
-    assert_int_equal(store_host_delete(st, "pinned"), 0);
+    assert_int_equal(store_host_delete(st, pinned.id), 0);
+
+    /* A rule naming the build blocks it the same way a host does. */
+    struct rule rule = {.name = "lab", .rank = 10, .build = "busy", .mode = -1};
+    assert_int_equal(store_rule_put(st, &rule, NULL), 0);
+    assert_int_equal(store_build_delete(st, "busy", 0), -EBUSY);
+    rule.build_version = 1; /* pinned to a version that is gone */
+    assert_int_equal(store_rule_put(st, &rule, NULL), 0);
+    assert_int_equal(store_build_delete(st, "busy", 0), -EBUSY); /* every version: any rule naming it */
+    assert_int_equal(store_rule_delete(st, "lab"), 0);
     assert_int_equal(store_build_delete(st, "busy", 0), 0);
     assert_int_equal(store_build_get(st, "busy", 0, &b), -ENOENT);
 
@@ -242,45 +254,50 @@ static void hosts_are_found_by_mac_and_name(void **state)
 {
     (void)state;
     struct store *st = open_store();
-    struct host h = {.name = "esx-01", .mac = {0x52, 0x54, 0, 0xab, 0xcd, 0xef}, .build = "esx", .vlan = 12};
-    assert_int_equal(store_host_put(st, &h), 0);
+    struct host h = {.name = "esx-01", .macs = {{0x52, 0x54, 0, 0xab, 0xcd, 0xef}}, .n_macs = 1, .build = "esx",
+                     .vlan = 12};
+    assert_int_equal(store_host_put(st, &h, NULL), 0);
     assert_true(h.id > 0);
     int64_t id = h.id;
     struct host got;
-    assert_int_equal(store_host_by_mac(st, h.mac, &got), 0);
+    assert_int_equal(store_host_by_mac(st, h.macs[0], &got), 0);
     assert_string_equal(got.name, "esx-01");
     assert_string_equal(got.build, "esx");
     assert_int_equal(got.vlan, 12);
     assert_int_equal(got.id, id);
+    host_clear(&got);
 
-    /* Update by name keeps the id and moves the MAC. */
-    h.mac[5] = 0xee;
+    /* Update by id keeps the id and moves the MAC. */
+    h.macs[0][5] = 0xee;
     h.build_version = 3;
-    assert_int_equal(store_host_put(st, &h), 0);
+    assert_int_equal(store_host_put(st, &h, NULL), 0);
     assert_int_equal(h.id, id);
     uint8_t old[6] = {0x52, 0x54, 0, 0xab, 0xcd, 0xef};
     assert_int_equal(store_host_by_mac(st, old, &got), -ENOENT);
     assert_int_equal(store_host_by_name(st, "esx-01", &got), 0);
-    assert_int_equal(got.mac[5], 0xee);
+    assert_int_equal(got.macs[0][5], 0xee);
     assert_int_equal(got.build_version, 3);
+    host_clear(&got);
 
     /* A MAC belongs to one host. */
-    struct host other = {.name = "esx-02", .mac = {0x52, 0x54, 0, 0xab, 0xcd, 0xee}};
-    assert_int_equal(store_host_put(st, &other), -EEXIST);
-    other.mac[5] = 0x01;
-    assert_int_equal(store_host_put(st, &other), 0);
+    struct host other = {.name = "esx-02", .macs = {{0x52, 0x54, 0, 0xab, 0xcd, 0xee}}, .n_macs = 1};
+    const char *where = NULL;
+    assert_int_equal(store_host_put(st, &other, &where), -EEXIST);
+    assert_string_equal(where, "mac");
+    other.macs[0][5] = 0x01;
+    assert_int_equal(store_host_put(st, &other, NULL), 0);
 
-    struct host bad = {.name = "bad", .mac = {1}, .vlan = 4095};
-    assert_int_equal(store_host_put(st, &bad), -EINVAL);
+    struct host bad = {.name = "bad", .macs = {{1}}, .n_macs = 1, .vlan = 4095};
+    assert_int_equal(store_host_put(st, &bad, NULL), -EINVAL);
     bad.vlan = 0;
     snprintf(bad.name, sizeof bad.name, "a;b");
-    assert_int_equal(store_host_put(st, &bad), -EINVAL);
+    assert_int_equal(store_host_put(st, &bad, NULL), -EINVAL);
 
     char names[128] = "";
-    assert_int_equal(store_host_foreach(st, collect_host, names), 0);
+    assert_int_equal(store_host_list(st, NULL, collect_host, names), 0);
     assert_string_equal(names, "esx-01,esx-02,");
-    assert_int_equal(store_host_delete(st, "esx-02"), 0);
-    assert_int_equal(store_host_delete(st, "esx-02"), -ENOENT);
+    assert_int_equal(store_host_delete(st, other.id), 0);
+    assert_int_equal(store_host_delete(st, other.id), -ENOENT);
     store_close(st);
 }
 
