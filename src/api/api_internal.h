@@ -9,14 +9,23 @@
 #include <jansson.h>
 
 #include "api/api.h"
+#include "store/store_inventory.h"
+
+struct api_job;
 
 struct api {
     struct event_base *base;
     const struct conf *conf;
     struct store *st;
     struct lifecycle *lc;
-    int64_t started_ms;
-    char admin_hash[65]; /* SHA-256 hex of the admin token, re-read from the store on reload */
+    int64_t started_ms;        /* wall clock, for people */
+    uint64_t started_mono_ms;  /* for the uptime, immune to clock steps */
+    /* SHA-256 hex of the admin token as last read from the store. Read
+     * again on every admin call (one indexed SELECT): `midwife token
+     * rotate` writes the store from another process and sends no signal,
+     * so a copy kept until reload would let the old token work on. */
+    char admin_hash[65];
+    struct api_job *jobs; /* build imports and layers running in child processes */
 };
 
 #define API_LIST_DEFAULT 100
@@ -41,6 +50,77 @@ bool api_page(const struct http_api_request *req, struct http_api_response *resp
               size_t afterlen);
 /* Answers 405 naming the methods allowed. */
 void api_method_not_allowed(struct http_api_response *resp, const char *allowed);
+
+/* ---- pure parts, unit-tested ---- */
+
+/* Finds key in a raw query string (a=1&b=x%20y) and percent-decodes its
+ * value ('+' is a space) into out. 0, -ENOENT (absent), -EINVAL (a bad
+ * escape or an escaped NUL), -ENAMETOOLONG (does not fit outlen). */
+int api_query_decode(const char *query, size_t query_len, const char *key, char *out, size_t outlen);
+/* ?limit= as a number in 1..API_LIST_MAX (NULL = API_LIST_DEFAULT). */
+int api_limit_parse(const char *s, size_t *limit);
+/* Splits rest ("", "/NAME", "/NAME/ACTION", a trailing '/' allowed) into
+ * at most max segments of at most seglen-1 bytes each. Returns how many,
+ * or -EINVAL (empty segment, too many, too long). */
+int api_path_split(const char *rest, char (*seg)[128], size_t max);
+/* "FIELD: what" (the inventory's error form) → FIELD into out; "" when
+ * the message does not start with a field name. */
+const char *api_err_field(const char *err, char *out, size_t outlen);
+
+/* ---- shared by the route files ---- */
+
+/* Like api_query but answers 400 naming the parameter when its value is
+ * malformed or too long; *value is NULL when absent. */
+bool api_query_param(const struct http_api_request *req, struct http_api_response *resp, const char *key,
+                     char *out, size_t outlen, const char **value);
+/* 400 with the field taken from an inventory "FIELD: what" message,
+ * prefixed by prefix ("hosts[2]." for apply, "" otherwise). */
+void api_invalid(struct http_api_response *resp, const char *prefix, const char *err);
+/* 500 for a store failure, logged with what was being done. */
+void api_store_error(struct api *a, struct http_api_response *resp, const char *what, int rc);
+/* Answers {"items": items, "next": next or null}. */
+void api_list(struct http_api_response *resp, json_t *items, const char *next);
+/* Empty 204. */
+void api_no_content(struct http_api_response *resp);
+/* Wall clock in milliseconds (what people read, what the store keeps). */
+int64_t api_now_ms(void);
+/* Checks that a host's or rule's build ("" or an existing NAME, version
+ * 0 = latest) and profile ("" or an existing one) exist; false after a
+ * 400 naming prefix+"build" or prefix+"profile". */
+bool api_refs_exist(struct api *a, struct http_api_response *resp, const char *prefix, const char *build,
+                    int build_version, const char *profile);
+/* The body's "name" (when present) must equal the name in the path; when
+ * absent it is set from the path. false after a 400. */
+bool api_body_name(json_t *body, const char *path_name, struct http_api_response *resp);
+
+/* How a body is stored: POST (409 when the name exists), PUT and apply
+ * (create or replace the writable fields), PATCH (the fields given; 404
+ * when missing). */
+enum api_save { API_SAVE_CREATE, API_SAVE_REPLACE, API_SAVE_PATCH };
+/* Decodes host JSON j onto the host named name (NULL: the body's name),
+ * checks its build and profile exist, stores it. 0 with *h filled (the
+ * caller host_clear()s it either way) and *created, or -1 after answering
+ * (400/404/409 with prefix before the field: "hosts[3]."). */
+int api_host_save(struct api *a, struct http_api_response *resp, const char *prefix, const json_t *j,
+                  const char *name, enum api_save how, struct host *h, bool *created);
+/* 409 naming the field store_host_put() reported in where, and which host
+ * holds it. */
+void api_host_conflict(struct api *a, struct http_api_response *resp, const char *prefix, const struct host *h,
+                       const char *where);
+/* midwife as a host reaches it: [http] public_url, else the address the
+ * request came in on. No trailing '/'. */
+int api_base_url(struct api *a, const struct http_api_request *req, char *out, size_t outlen);
+/* Stores a profile or rule from JSON the same way (prefix and how as
+ * above; PATCH is not offered for them). *p / *r hold what was stored, the
+ * caller clears them either way. */
+int api_profile_save(struct api *a, struct http_api_response *resp, const char *prefix, const json_t *j,
+                     enum api_save how, struct profile *p, bool *created);
+int api_rule_save(struct api *a, struct http_api_response *resp, const char *prefix, const json_t *j,
+                  enum api_save how, struct rule *r, bool *created);
+
+/* Build imports and layers in child processes (api_jobs.c): ends them
+ * and frees their state. */
+void api_jobs_stop(struct api *a);
 
 /* Route files: rest is the path after the prefix ("" or "/NAME..."). */
 void api_route_status(struct api *a, const struct http_api_request *req, const char *rest,

@@ -1,5 +1,6 @@
 #include "http/http_request.h"
 
+#include <errno.h>
 #include <string.h>
 #include <strings.h>
 
@@ -41,12 +42,16 @@ static enum http_parse_result parse_request_line(const char *p, size_t n, struct
     if (i == 0 || i >= n || p[i] != ' ')
         return HTTP_PARSE_BAD;
     r->method_name = (struct http_span){p, i};
-    if (i == 3 && memcmp(p, "GET", 3) == 0) /* methods are case-sensitive */
-        r->method = HTTP_GET;
-    else if (i == 4 && memcmp(p, "HEAD", 4) == 0)
-        r->method = HTTP_HEAD;
-    else
-        r->method = HTTP_OTHER;
+    /* methods are case-sensitive (RFC 9110 §9.1) */
+    static const struct {
+        const char *name;
+        enum http_method method;
+    } methods[] = {{"GET", HTTP_GET},   {"HEAD", HTTP_HEAD},   {"POST", HTTP_POST},
+                   {"PUT", HTTP_PUT},   {"PATCH", HTTP_PATCH}, {"DELETE", HTTP_DELETE}};
+    r->method = HTTP_OTHER;
+    for (size_t m = 0; m < sizeof methods / sizeof methods[0]; m++)
+        if (strlen(methods[m].name) == i && memcmp(p, methods[m].name, i) == 0)
+            r->method = methods[m].method;
     size_t t = ++i;
     /* The target is visible ASCII only; raw bytes >= 0x80 or controls are
      * not a valid URI and get a 400, not a guess. */
@@ -81,6 +86,43 @@ static void parse_connection(const char *v, size_t n, bool *close, bool *keep)
         else if (span_is(v + s, i - s, "keep-alive"))
             *keep = true;
     }
+}
+
+/* Accept = #( media-range [ weight ] ): true when a member's media range
+ * is text/event-stream, parameters and weight aside. */
+static bool accepts_event_stream(const char *v, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        while (i < n && (v[i] == ' ' || v[i] == '\t' || v[i] == ','))
+            i++;
+        size_t s = i;
+        while (i < n && v[i] != ',' && v[i] != ';' && v[i] != ' ' && v[i] != '\t')
+            i++;
+        if (span_is(v + s, i - s, "text/event-stream"))
+            return true;
+        while (i < n && v[i] != ',')
+            i++;
+    }
+    return false;
+}
+
+/* Expect = #expectation; only 100-continue is defined (RFC 9110 §10.1.1).
+ * Other expectations are ignored: a server "MAY respond with a 417", and
+ * answering as if nothing were expected is what older servers do. */
+static bool expects_continue(const char *v, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        while (i < n && (v[i] == ' ' || v[i] == '\t' || v[i] == ','))
+            i++;
+        size_t s = i;
+        while (i < n && v[i] != ',' && v[i] != ' ' && v[i] != '\t')
+            i++;
+        if (span_is(v + s, i - s, "100-continue"))
+            return true;
+    }
+    return false;
 }
 
 static bool parse_content_length(const char *v, size_t n, uint64_t *out)
@@ -157,6 +199,21 @@ static enum http_parse_result parse_field(const char *p, size_t n, struct http_r
         r->if_modified_since = (struct http_span){v, vlen};
     } else if (span_is(name, nlen, "If-Range")) {
         r->if_range = (struct http_span){v, vlen};
+    } else if (span_is(name, nlen, "Authorization")) {
+        /* Two credentials leave it open which one counts: refuse. */
+        if (r->authorization.p)
+            return HTTP_PARSE_BAD;
+        r->authorization = (struct http_span){v, vlen};
+    } else if (span_is(name, nlen, "Content-Type")) {
+        if (r->content_type.p)
+            return HTTP_PARSE_BAD;
+        r->content_type = (struct http_span){v, vlen};
+    } else if (span_is(name, nlen, "Last-Event-ID")) {
+        r->last_event_id = (struct http_span){v, vlen};
+    } else if (span_is(name, nlen, "Accept")) {
+        r->accept_event_stream = r->accept_event_stream || accepts_event_stream(v, vlen);
+    } else if (span_is(name, nlen, "Expect")) {
+        r->expect_continue = r->expect_continue || expects_continue(v, vlen);
     }
     return HTTP_PARSE_DONE;
 }
@@ -198,4 +255,77 @@ enum http_parse_result http_request_parse(const char *buf, size_t len, struct ht
     r->keep_alive = !conn_close && (r->version_minor >= 1 || conn_keep);
     r->head_len = (size_t)(next - buf);
     return HTTP_PARSE_DONE;
+}
+
+bool http_bearer_token(struct http_span auth, struct http_span *token)
+{
+    /* credentials = auth-scheme [ 1*SP token68 ] (RFC 9110 §11.4);
+     * token68 = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"=" */
+    const char *p = auth.p;
+    size_t n = auth.len, i = 6;
+    if (!p || n < 7 || strncasecmp(p, "Bearer", 6) != 0 || p[6] != ' ')
+        return false;
+    while (i < n && p[i] == ' ')
+        i++;
+    size_t s = i;
+    while (i < n && ((p[i] >= '0' && p[i] <= '9') || (p[i] >= 'a' && p[i] <= 'z') ||
+                     (p[i] >= 'A' && p[i] <= 'Z') || (p[i] && strchr("-._~+/", p[i]))))
+        i++;
+    if (i == s)
+        return false;
+    while (i < n && p[i] == '=')
+        i++;
+    if (i != n)
+        return false;
+    *token = (struct http_span){p + s, n - s};
+    return true;
+}
+
+bool http_field_value_ok(const char *s, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if ((c < 0x20 && c != '\t') || c == 0x7f)
+            return false;
+    }
+    return true;
+}
+
+int http_header_lines_check(const char *s, size_t len, const char **why)
+{
+    /* The server writes these itself; a second copy from a handler would
+     * contradict the framing or smuggle a second message. */
+    static const char *const reserved[] = {"Content-Length", "Transfer-Encoding", "Connection",
+                                           "Keep-Alive",     "Upgrade",           "TE",
+                                           "Trailer",        "Content-Type",      "Date",
+                                           "Server"};
+    size_t i = 0;
+    while (i < len) {
+        size_t name = i;
+        while (i < len && is_tchar((unsigned char)s[i]))
+            i++;
+        if (i == name || i >= len || s[i] != ':') {
+            *why = "a header line without a field name and colon";
+            return -EINVAL;
+        }
+        for (size_t k = 0; k < sizeof reserved / sizeof reserved[0]; k++)
+            if (span_is(s + name, i - name, reserved[k])) {
+                *why = "a header field the server sets itself";
+                return -EINVAL;
+            }
+        size_t value = ++i;
+        const char *cr = memchr(s + value, '\r', len - value);
+        if (!cr || (size_t)(cr - s) + 1 >= len || cr[1] != '\n') {
+            *why = "a header line not ended by CRLF";
+            return -EINVAL;
+        }
+        /* a bare LF inside the value is a line break too: refused with
+         * the other controls */
+        if (!http_field_value_ok(s + value, (size_t)(cr - s) - value)) {
+            *why = "a control byte in a header value";
+            return -EINVAL;
+        }
+        i = (size_t)(cr - s) + 2;
+    }
+    return 0;
 }

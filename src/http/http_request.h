@@ -11,7 +11,7 @@
 
 #define HTTP_MAX_HEADER_FIELDS 64
 
-enum http_method { HTTP_GET, HTTP_HEAD, HTTP_OTHER };
+enum http_method { HTTP_GET, HTTP_HEAD, HTTP_POST, HTTP_PUT, HTTP_PATCH, HTTP_DELETE, HTTP_OTHER };
 
 struct http_span {
     const char *p; /* NULL: field absent */
@@ -28,7 +28,10 @@ struct http_request {
     bool has_content_length;
     uint64_t content_length;
     bool range_repeated;       /* several Range fields: a multi-range, ignored */
+    bool expect_continue;      /* Expect: 100-continue */
+    bool accept_event_stream;  /* Accept names text/event-stream */
     struct http_span range, if_none_match, if_modified_since, if_range;
+    struct http_span authorization, content_type, last_event_id;
     unsigned n_fields;
     size_t head_len;           /* bytes up to and including the empty line */
 };
@@ -44,5 +47,19 @@ enum http_parse_result {
 /* Parses the head at the start of buf[0..len). Leading empty lines are
  * skipped (RFC 9112 §2.2 robustness). */
 enum http_parse_result http_request_parse(const char *buf, size_t len, struct http_request *req);
+
+/* The token of "Authorization: Bearer TOKEN" (RFC 6750 §2.1: the scheme
+ * is case-insensitive, the token is token68). false for another scheme or
+ * a malformed credential. */
+bool http_bearer_token(struct http_span auth, struct http_span *token);
+
+/* Checks response header lines handed to us ("Name: value\r\n" each):
+ * names are tokens, values hold no control bytes, every line ends in CRLF,
+ * and none is a field the server frames the message with or sets itself
+ * (Content-Length, Transfer-Encoding, Connection, ...). 0, or -EINVAL with
+ * *why saying what is wrong. */
+int http_header_lines_check(const char *s, size_t len, const char **why);
+/* A single field value (Content-Type and the like): no control bytes. */
+bool http_field_value_ok(const char *s, size_t len);
 
 #endif

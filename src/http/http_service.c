@@ -10,10 +10,11 @@
  * trickling one byte per interval holds a connection forever; and it writes
  * through a bufferevent that moves at most 16 KiB per call, where a boot
  * server wants sendfile() to fill the socket buffer in one go. The subset
- * of HTTP/1.1 a boot server speaks (GET/HEAD, keep-alive, one range, no
- * request bodies) is small enough to own.
+ * of HTTP/1.1 a boot server speaks (GET/HEAD, keep-alive, one range;
+ * request bodies only for the API, Content-Length framed) is small enough
+ * to own.
  *
- * A connection is in one of three states:
+ * A connection serving files is in one of three states:
  *   READ    waiting for a request head. The whole head must arrive within
  *           idle_timeout of the connection opening or of the previous
  *           response ending; the timer is not pushed back by partial data,
@@ -24,7 +25,10 @@
  *   LINGER  the response is out and the connection is closing: our side is
  *           shut down and whatever the client still sends is read and
  *           dropped for a moment, so the close does not turn into a reset
- *           that destroys the response in flight (RFC 9112 §9.6). */
+ *           that destroys the response in flight (RFC 9112 §9.6).
+ * /api/v1/... requests add BODY (reading the request body), PENDING (an
+ * answer the API gives later) and STREAM (Server-Sent Events); that
+ * machinery lives in http_api_conn.c. */
 #include "http/http_service.h"
 
 #include <arpa/inet.h>
@@ -48,6 +52,7 @@
 #include "boot/boot.h"
 #include "boot/script.h"
 #include "http/http_cond.h"
+#include "http/http_conn.h"
 #include "http/http_path.h"
 #include "http/http_range.h"
 #include "http/http_request.h"
@@ -58,65 +63,16 @@
 #include "util/log.h"
 #include "util/metrics.h"
 
-#define HEAD_MAX 1024            /* our response heads are far smaller */
 #define ACCEPT_BATCH 64          /* connections accepted per wake-up */
 #define WRITE_BATCH (8u << 20)   /* file bytes per wake-up, so others get turns */
 #define LINGER_MS 2000
 #define ACCEPT_PAUSE_MS 200      /* after EMFILE and friends */
-#define PEER_MAX (INET_ADDRSTRLEN + 8)
-
-enum conn_state { C_READ, C_WRITE, C_LINGER };
-
-struct conn {
-    struct http_service *svc;
-    int fd;
-    enum conn_state state;
-    struct event *ev_rd, *ev_wr, *timer;
-    struct conn *prev, *next;
-    char peer[PEER_MAX];
-
-    char *in;             /* request bytes, capped at in_cap */
-    size_t in_len, in_cap;
-    uint64_t discard;     /* request body bytes still to read and drop */
-
-    /* the response in flight */
-    char head[HEAD_MAX];
-    size_t head_len, head_off;
-    char *body;           /* memory body, or NULL */
-    const char *body_static;
-    size_t body_len, body_off;
-    bool body_owned;
-    int file_fd;
-    bool corked; /* TCP_CORK held while a file body goes out */          /* file body, or -1 */
-    uint64_t file_off, file_end;
-    bool keep_alive;
-    int status;
-};
-
-struct http_service {
-    struct event_base *base;
-    const struct conf *conf;
-    struct store *store;
-    int listen_fd;
-    struct event *listen_ev, *accept_pause;
-    uint32_t address;
-    uint16_t port;
-    int root_fd;
-    char root[PATH_MAX];
-    size_t max_header_bytes;
-    uint64_t max_body_bytes;
-    unsigned idle_timeout, max_connections, n_conns;
-    struct conn *conns;
-    /* Date header, formatted once per second */
-    int64_t date_at;
-    char date[HTTP_DATE_LEN + 1];
-};
 
 /* ---- metrics ---- */
 
 #define M_LABELED(n, h, l, v) {.name = (n), .help = (h), .type = METRIC_COUNTER, .label = (l), .label_value = (v)}
 
-enum route { R_HEALTHZ, R_METRICS, R_IPXE, R_ESXI, R_FILE, R_PROGRAM, R_OTHER, R_COUNT };
+enum route { R_HEALTHZ, R_METRICS, R_IPXE, R_ESXI, R_FILE, R_PROGRAM, R_API, R_OTHER, R_COUNT };
 #define REQ_HELP "HTTP requests by route"
 static struct metric m_requests[R_COUNT] = {
     M_LABELED("midwife_http_requests_total", REQ_HELP, "route", "healthz"),
@@ -125,6 +81,7 @@ static struct metric m_requests[R_COUNT] = {
     M_LABELED("midwife_http_requests_total", REQ_HELP, "route", "esxi"),
     M_LABELED("midwife_http_requests_total", REQ_HELP, "route", "file"),
     M_LABELED("midwife_http_requests_total", REQ_HELP, "route", "program"),
+    M_LABELED("midwife_http_requests_total", REQ_HELP, "route", "api"),
     M_LABELED("midwife_http_requests_total", REQ_HELP, "route", "other"),
 };
 #define RESP_HELP "HTTP responses by status class"
@@ -151,6 +108,8 @@ static struct metric m_errors[] = {
     M_LABELED("midwife_http_errors_total", ERR_HELP, "reason", "version"),
     M_LABELED("midwife_http_errors_total", ERR_HELP, "reason", "timeout"),
     M_LABELED("midwife_http_errors_total", ERR_HELP, "reason", "too_many_connections"),
+    M_LABELED("midwife_http_errors_total", ERR_HELP, "reason", "too_many_streams"),
+    M_LABELED("midwife_http_errors_total", ERR_HELP, "reason", "stream_overflow"),
     M_LABELED("midwife_http_errors_total", ERR_HELP, "reason", "accept"),
     M_LABELED("midwife_http_errors_total", ERR_HELP, "reason", "io"),
     M_LABELED("midwife_http_errors_total", ERR_HELP, "reason", "internal"),
@@ -158,7 +117,7 @@ static struct metric m_errors[] = {
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
-static void count_error(const char *reason)
+void http_count_error(const char *reason)
 {
     for (size_t i = 0; i < COUNT(m_errors); i++)
         if (strcmp(m_errors[i].label_value, reason) == 0) {
@@ -166,6 +125,11 @@ static void count_error(const char *reason)
             return;
         }
     m_errors[COUNT(m_errors) - 1].value++;
+}
+
+void http_count_sent(uint64_t n)
+{
+    m_bytes.value += n;
 }
 
 static void metrics_setup(void)
@@ -176,22 +140,27 @@ static void metrics_setup(void)
     metrics_register(&m_conns);
     metrics_register(&m_transfers);
     metrics_register_array(m_errors, COUNT(m_errors));
+    http_api_metrics_setup();
 }
 
 /* Hostile clients can send any amount of garbage; the log gets at most a
  * burst of lines per interval about it. */
 static struct ratelimit bad_log = RATELIMIT_INIT(10000, 20);
 
-static bool may_log_bad(void)
+bool http_may_log_bad(void)
 {
     return log_ratelimited_ok(&bad_log, "http");
 }
 
 /* ---- connection lifetime ---- */
 
-static void conn_free(struct conn *c)
+void http_conn_free(struct conn *c)
 {
     struct http_service *svc = c->svc;
+    /* First, while the connection is whole: the API hears that its
+     * deferred request or its stream is gone. */
+    if (c->api)
+        http_api_conn_gone(c);
     if (c->prev)
         c->prev->next = c->next;
     else
@@ -214,7 +183,7 @@ static void conn_free(struct conn *c)
     free(c);
 }
 
-static void arm_timer(struct conn *c, uint64_t ms)
+void http_conn_arm_timer(struct conn *c, uint64_t ms)
 {
     struct timeval tv = {.tv_sec = (time_t)(ms / 1000), .tv_usec = (suseconds_t)(ms % 1000) * 1000};
     event_add(c->timer, &tv);
@@ -241,7 +210,7 @@ static void conn_enter_read(struct conn *c)
     c->state = C_READ;
     event_del(c->ev_wr);
     event_add(c->ev_rd, NULL);
-    arm_timer(c, (uint64_t)c->svc->idle_timeout * 1000);
+    http_conn_arm_timer(c, (uint64_t)c->svc->idle_timeout * 1000);
 }
 
 /* Our side is done: half-close and drain what the client still sends. */
@@ -252,7 +221,7 @@ static void conn_enter_linger(struct conn *c)
     shutdown(c->fd, SHUT_WR);
     event_del(c->ev_wr);
     event_add(c->ev_rd, NULL);
-    arm_timer(c, LINGER_MS);
+    http_conn_arm_timer(c, LINGER_MS);
 }
 
 /* ---- responses ---- */
@@ -261,16 +230,24 @@ static const char *reason_phrase(int status)
 {
     switch (status) {
     case 200: return "OK";
+    case 201: return "Created";
+    case 202: return "Accepted";
+    case 204: return "No Content";
     case 206: return "Partial Content";
     case 304: return "Not Modified";
     case 400: return "Bad Request";
+    case 401: return "Unauthorized";
     case 403: return "Forbidden";
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
     case 408: return "Request Timeout";
+    case 409: return "Conflict";
     case 413: return "Content Too Large";
     case 414: return "URI Too Long";
+    case 415: return "Unsupported Media Type";
     case 416: return "Range Not Satisfiable";
+    case 422: return "Unprocessable Content";
+    case 429: return "Too Many Requests";
     case 431: return "Request Header Fields Too Large";
     case 500: return "Internal Server Error";
     case 501: return "Not Implemented";
@@ -303,31 +280,19 @@ __attribute__((format(printf, 2, 3))) static bool head_add(struct conn *c, const
     return true;
 }
 
-/* Everything a response head can carry besides the status line. */
-struct resp {
-    int status;
-    const char *content_type;
-    uint64_t length;          /* Content-Length; ignored for 304 */
-    const char *etag;         /* quoted, or NULL */
-    int64_t mtime;            /* Last-Modified when etag is set */
-    const char *cache;        /* Cache-Control, or NULL */
-    bool accept_ranges;
-    bool ranged;              /* 206: Content-Range first-last/total */
-    struct http_range range;
-    uint64_t total;
-    bool unsatisfiable;       /* 416: Content-Range * /total */
-    const char *allow;        /* Allow (405) */
-};
-
-static bool build_head(struct conn *c, const struct resp *r, unsigned version_minor)
+bool http_build_head(struct conn *c, const struct resp *r, unsigned version_minor)
 {
     struct http_service *svc = c->svc;
     c->status = r->status;
     c->head_len = c->head_off = 0;
     bool ok = head_add(c, "HTTP/1.1 %d %s\r\nServer: midwife\r\nDate: %s\r\n", r->status,
                        reason_phrase(r->status), date_now(svc));
-    if (r->status != 304) {
-        ok = ok && head_add(c, "Content-Length: %llu\r\n", (unsigned long long)r->length);
+    /* "A server MUST NOT send a Content-Length header field in any
+     * response with a status code of 1xx (Informational) or 204 (No
+     * Content)" (RFC 9110 §8.6); a 304 would announce the full body. */
+    if (r->status != 304 && r->status != 204) {
+        if (!r->no_length)
+            ok = ok && head_add(c, "Content-Length: %llu\r\n", (unsigned long long)r->length);
         if (r->content_type)
             ok = ok && head_add(c, "Content-Type: %s\r\n", r->content_type);
     }
@@ -348,6 +313,8 @@ static bool build_head(struct conn *c, const struct resp *r, unsigned version_mi
         ok = ok && head_add(c, "Content-Range: bytes */%llu\r\n", (unsigned long long)r->total);
     if (r->allow)
         ok = ok && head_add(c, "Allow: %s\r\n", r->allow);
+    if (r->extra)
+        ok = ok && head_add(c, "%s", r->extra);
     if (!c->keep_alive)
         ok = ok && head_add(c, "Connection: close\r\n");
     else if (version_minor == 0)
@@ -361,27 +328,32 @@ static bool build_head(struct conn *c, const struct resp *r, unsigned version_mi
 
 /* A short text/plain answer; errors close the connection when the request
  * stream can no longer be trusted (close = true). */
-static void respond_text(struct conn *c, const struct http_request *req, int status,
-                         const char *text, bool close)
+static void respond_static(struct conn *c, const struct http_request *req, int status,
+                           const char *ctype, const char *text, bool close)
 {
     if (close)
         c->keep_alive = false;
-    struct resp r = {.status = status, .content_type = "text/plain; charset=utf-8",
-                     .length = strlen(text)};
+    struct resp r = {.status = status, .content_type = ctype, .length = strlen(text)};
     if (status == 405)
         r.allow = "GET, HEAD";
-    build_head(c, &r, req ? req->version_minor : 1);
+    http_build_head(c, &r, req ? req->version_minor : 1);
     if (!req || req->method != HTTP_HEAD) {
         c->body_static = text;
         c->body_len = strlen(text);
     }
 }
 
+static void respond_text(struct conn *c, const struct http_request *req, int status,
+                         const char *text, bool close)
+{
+    respond_static(c, req, status, "text/plain; charset=utf-8", text, close);
+}
+
 static void respond_memory(struct conn *c, const struct http_request *req, const char *ctype,
                            char *body, size_t len)
 {
     struct resp r = {.status = 200, .content_type = ctype, .length = len, .cache = "no-store"};
-    if (!build_head(c, &r, req->version_minor)) {
+    if (!http_build_head(c, &r, req->version_minor)) {
         free(body);
         c->keep_alive = false;
         return;
@@ -418,7 +390,7 @@ static void respond_file(struct conn *c, const struct http_request *req, int fd,
     if (not_modified) {
         r.status = 304;
         close(fd);
-        build_head(c, &r, req->version_minor);
+        http_build_head(c, &r, req->version_minor);
         return;
     }
     struct http_range range = {0, size ? size - 1 : 0};
@@ -437,14 +409,14 @@ static void respond_file(struct conn *c, const struct http_request *req, int fd,
             r.unsatisfiable = true;
             r.length = 0;
             r.content_type = NULL;
-            build_head(c, &r, req->version_minor);
+            http_build_head(c, &r, req->version_minor);
             return;
         case HTTP_RANGE_MULTI: /* ignored on purpose, see http_range.c */
         case HTTP_RANGE_NONE:
             break;
         }
     }
-    if (!build_head(c, &r, req->version_minor)) {
+    if (!http_build_head(c, &r, req->version_minor)) {
         close(fd);
         c->keep_alive = false;
         return;
@@ -475,7 +447,7 @@ static void route_metrics(struct conn *c, const struct http_request *req)
     size_t len = 0;
     FILE *f = open_memstream(&text, &len);
     if (!f) {
-        count_error("internal");
+        http_count_error("internal");
         respond_text(c, req, 500, "internal error\n", false);
         return;
     }
@@ -516,7 +488,7 @@ static void respond_rendered(struct conn *c, const struct http_request *req, con
     struct http_service *svc = c->svc;
     char base[CONF_URL_MAX + 1];
     if (base_url(c, base, sizeof base) < 0) {
-        count_error("internal");
+        http_count_error("internal");
         respond_text(c, req, 500, "internal error\n", false);
         return;
     }
@@ -530,8 +502,8 @@ static void respond_rendered(struct conn *c, const struct http_request *req, con
          * for boot.cfg the host does not boot ESXi; anything else is our
          * fault (a template, the store). */
         if (rc != -ENOENT)
-            count_error("internal");
-        if (may_log_bad()) {
+            http_count_error("internal");
+        if (http_may_log_bad()) {
             char e[LOG_ESCAPED_SIZE(sizeof err)];
             log_warn("http", "%s for %s failed: %s (%s)", what, format_mac(mac, macs),
                      log_escape(e, sizeof e, err, strlen(err)), strerror(-rc));
@@ -553,12 +525,12 @@ static void route_ipxe(struct conn *c, const struct http_request *req, const cha
     uint8_t mac[6];
     int rc = http_query_get(query, query_len, "mac", macs, sizeof macs);
     if (rc == -ENOENT) {
-        count_error("bad_request");
+        http_count_error("bad_request");
         respond_text(c, req, 400, "missing mac parameter (?mac=aa:bb:cc:dd:ee:ff)\n", false);
         return;
     }
     if (rc < 0 || parse_mac(macs, mac) < 0) {
-        count_error("bad_request");
+        http_count_error("bad_request");
         respond_text(c, req, 400, "bad mac parameter (expected aa:bb:cc:dd:ee:ff or aa-bb-cc-dd-ee-ff)\n", false);
         return;
     }
@@ -579,7 +551,7 @@ static void route_esxi(struct conn *c, const struct http_request *req, const cha
     memcpy(macs, rest, (size_t)(slash - rest));
     macs[slash - rest] = '\0';
     if (parse_mac(macs, mac) < 0) {
-        count_error("bad_request");
+        http_count_error("bad_request");
         respond_text(c, req, 400, "bad mac in path (expected aa-bb-cc-dd-ee-ff)\n", false);
         return;
     }
@@ -622,8 +594,8 @@ static void route_file(struct conn *c, const struct http_request *req, const cha
         close(fd);
     }
     if (rc < 0) {
-        count_error("internal");
-        if (may_log_bad())
+        http_count_error("internal");
+        if (http_may_log_bad())
             log_warn("http", "blob %s: %s", sha, strerror(-rc));
         respond_text(c, req, 500, "internal error\n", false);
         return;
@@ -647,8 +619,8 @@ static void route_program(struct conn *c, const struct http_request *req, const 
         return;
     }
     if (tftp_path_check(rel, strlen(rel), &checked, &why) < 0) {
-        count_error("refused");
-        if (may_log_bad()) {
+        http_count_error("refused");
+        if (http_may_log_bad()) {
             char e[256];
             log_warn("http", "%s: refused boot program '%s' (%s)", c->peer,
                      log_escape(e, sizeof e, rel, strlen(rel)), why);
@@ -664,15 +636,15 @@ static void route_program(struct conn *c, const struct http_request *req, const 
         if (code == TFTP_ENOTFOUND) {
             respond_text(c, req, 404, "not found\n", false);
         } else if (code == TFTP_EACCESS) {
-            count_error("refused");
-            if (may_log_bad()) {
+            http_count_error("refused");
+            if (http_may_log_bad()) {
                 char e[256];
                 log_warn("http", "%s: refused boot program '%s' (%s)", c->peer,
                          log_escape(e, sizeof e, rel, strlen(rel)), strerror(-rc));
             }
             respond_text(c, req, 403, "forbidden\n", false);
         } else {
-            count_error("internal");
+            http_count_error("internal");
             respond_text(c, req, 500, "internal error\n", false);
         }
         return;
@@ -680,7 +652,7 @@ static void route_program(struct conn *c, const struct http_request *req, const 
     struct stat st;
     if (fstat(fd, &st) < 0) {
         close(fd);
-        count_error("internal");
+        http_count_error("internal");
         respond_text(c, req, 500, "internal error\n", false);
         return;
     }
@@ -691,10 +663,15 @@ static void route_program(struct conn *c, const struct http_request *req, const 
 
 static void log_bad_request(struct conn *c, const char *what, const char *detail, size_t len)
 {
-    if (!may_log_bad())
+    if (!http_may_log_bad())
         return;
     char e[256];
     log_warn("http", "%s: %s: \"%s\"", c->peer, what, log_escape(e, sizeof e, detail, len));
+}
+
+static bool is_get_or_head(const struct http_request *req)
+{
+    return req->method == HTTP_GET || req->method == HTTP_HEAD;
 }
 
 static void handle_request(struct conn *c, const struct http_request *req)
@@ -703,41 +680,73 @@ static void handle_request(struct conn *c, const struct http_request *req)
     c->keep_alive = req->keep_alive;
     /* A request body we cannot frame (chunked) leaves the stream unusable:
      * answer and close. "A server that receives a request message with a
-     * transfer coding it does not understand SHOULD respond with 501". */
+     * transfer coding it does not understand SHOULD respond with 501".
+     * Chunked request bodies stay unsupported on purpose: curl and the
+     * boot agent send Content-Length, and a length known up front is what
+     * lets an oversized body be refused before a byte of it is read. */
     if (req->has_body_coding) {
-        count_error("bad_request");
+        http_count_error("bad_request");
         respond_text(c, req, 501, "request bodies with Transfer-Encoding are not supported\n", true);
         return;
     }
-    if (req->has_content_length && req->content_length > svc->max_body_bytes) {
-        count_error("body_too_large");
-        respond_text(c, req, 413, "request body too large\n", true);
+
+    /* The path first: it decides the body cap (a state upload has its
+     * own). A bad target answers after the cap check, as before. */
+    const char *path = NULL, *query = NULL, *why = NULL;
+    size_t path_len = 0, query_len = 0;
+    char dec[HTTP_TARGET_MAX + 1];
+    enum { TARGET_OK, TARGET_TOO_LONG, TARGET_BAD, PATH_BAD } target = TARGET_OK;
+    if (req->target.len > HTTP_TARGET_MAX)
+        target = TARGET_TOO_LONG;
+    else if (http_target_split(req->target.p, req->target.len, &path, &path_len, &query, &query_len) < 0)
+        target = TARGET_BAD;
+    else if (http_path_decode(path, path_len, dec, sizeof dec, &why) < 0)
+        target = PATH_BAD;
+    bool api = target == TARGET_OK && svc->api_fn && http_api_is_path(dec);
+    uint64_t cap = api ? http_api_body_cap(svc, req, dec) : svc->max_body_bytes;
+    /* Over the cap: refused before any of it is read, and instead of the
+     * 100 Continue a waiting client asked for. */
+    if (req->has_content_length && req->content_length > cap) {
+        http_count_error("body_too_large");
+        if (api)
+            respond_static(c, req, 413, "application/json", "{\"error\": \"request body too large\"}\n", true);
+        else
+            respond_text(c, req, 413, "request body too large\n", true);
+        return;
+    }
+    if (api) {
+        m_requests[R_API].value++;
+        http_api_begin(c, req, dec, query, query_len);
         return;
     }
     c->discard = req->has_content_length ? req->content_length : 0;
+    /* A client waiting for 100 Continue gets a final answer instead and may
+     * or may not send the body now: "A server that responds with a final
+     * status code before reading the entire request content SHOULD
+     * indicate whether it intends to close the connection" (RFC 9110
+     * §10.1.1). We close, so what it sends next cannot be taken for a
+     * request. */
+    if (req->expect_continue && c->discard > 0)
+        c->keep_alive = false;
 
-    const char *path, *query;
-    size_t path_len, query_len;
-    if (req->target.len > HTTP_TARGET_MAX) {
+    if (target == TARGET_TOO_LONG) {
         m_requests[R_OTHER].value++;
-        count_error("bad_path");
+        http_count_error("bad_path");
         respond_text(c, req, 414, "request target too long\n", false);
         return;
     }
-    if (http_target_split(req->target.p, req->target.len, &path, &path_len, &query, &query_len) < 0) {
+    if (target == TARGET_BAD) {
         m_requests[R_OTHER].value++;
-        count_error("bad_path");
+        http_count_error("bad_path");
         log_bad_request(c, "bad request target", req->target.p, req->target.len);
         respond_text(c, req, 400, "bad request target\n", false);
         return;
     }
-    char dec[HTTP_TARGET_MAX + 1];
-    const char *why;
-    if (http_path_decode(path, path_len, dec, sizeof dec, &why) < 0) {
+    if (target == PATH_BAD) {
         m_requests[R_OTHER].value++;
-        count_error("bad_path");
+        http_count_error("bad_path");
         char e[256];
-        if (may_log_bad())
+        if (http_may_log_bad())
             log_warn("http", "%s: refused path \"%s\" (%s)", c->peer,
                      log_escape(e, sizeof e, path, path_len), why);
         respond_text(c, req, 400, "bad path\n", false);
@@ -760,8 +769,8 @@ static void handle_request(struct conn *c, const struct http_request *req)
         route = R_PROGRAM, rest = dec + 14;
     m_requests[route].value++;
 
-    if (route != R_OTHER && req->method == HTTP_OTHER) {
-        count_error("method");
+    if (route != R_OTHER && !is_get_or_head(req)) {
+        http_count_error("method");
         respond_text(c, req, 405, "only GET and HEAD\n", false);
         return;
     }
@@ -773,8 +782,8 @@ static void handle_request(struct conn *c, const struct http_request *req)
     case R_FILE: route_file(c, req, rest); break;
     case R_PROGRAM: route_program(c, req, rest); break;
     default:
-        if (req->method == HTTP_OTHER) {
-            count_error("method");
+        if (!is_get_or_head(req)) {
+            http_count_error("method");
             respond_text(c, req, 405, "only GET and HEAD\n", false);
         } else {
             respond_text(c, req, 404, "not found\n", false);
@@ -798,7 +807,7 @@ static void log_request(struct conn *c, const struct http_request *req)
 
 /* Returns 0 when the response is out, 1 when the socket is full (ev_wr is
  * armed), -1 when the connection is gone. */
-static int conn_write(struct conn *c)
+int http_conn_write(struct conn *c)
 {
     bool progress = false;
     while (c->head_off < c->head_len || c->body_off < c->body_len) {
@@ -818,8 +827,8 @@ static int conn_write(struct conn *c)
                 continue;
             if (errno == EAGAIN || errno == EWOULDBLOCK)
                 goto wait;
-            count_error("io");
-            conn_free(c);
+            http_count_error("io");
+            http_conn_free(c);
             return -1;
         }
         progress = true;
@@ -857,17 +866,17 @@ static int conn_write(struct conn *c)
                 continue;
             if (errno == EAGAIN || errno == EWOULDBLOCK)
                 goto wait;
-            count_error("io");
-            conn_free(c);
+            http_count_error("io");
+            http_conn_free(c);
             return -1;
         }
         if (n == 0) {
             /* The file shrank under us: the promised length cannot be met,
              * and only closing tells the client so. */
-            count_error("io");
-            if (may_log_bad())
+            http_count_error("io");
+            if (http_may_log_bad())
                 log_warn("http", "%s: file ended early at %llu", c->peer, (unsigned long long)c->file_off);
-            conn_free(c);
+            http_conn_free(c);
             return -1;
         }
         progress = true;
@@ -897,14 +906,14 @@ wait:
      * socket (back-pressure), and level-triggered reads would spin. The
      * timer restarts on progress only. */
     if (progress || !event_pending(c->ev_wr, EV_WRITE, NULL))
-        arm_timer(c, (uint64_t)c->svc->idle_timeout * 1000);
+        http_conn_arm_timer(c, (uint64_t)c->svc->idle_timeout * 1000);
     event_del(c->ev_rd);
     event_add(c->ev_wr, NULL);
     return 1;
 }
 
 /* Reading stays armed: most responses go out at once, and only a
- * response that has to wait for the socket stops reading (conn_write). */
+ * response that has to wait for the socket stops reading (http_conn_write). */
 static void conn_start_response(struct conn *c)
 {
     c->state = C_WRITE;
@@ -912,7 +921,7 @@ static void conn_start_response(struct conn *c)
 
 /* Handles every complete request in the input buffer. Returns -1 when the
  * connection is gone. */
-static int conn_process(struct conn *c)
+int http_conn_process(struct conn *c)
 {
     while (c->state == C_READ) {
         if (c->discard > 0) {
@@ -937,26 +946,33 @@ static int conn_process(struct conn *c)
              * understand: answer once and close. */
             conn_start_response(c);
             if (pr == HTTP_PARSE_TOO_MANY_FIELDS) {
-                count_error("header_too_large");
+                http_count_error("header_too_large");
                 log_bad_request(c, "request head over the limit", c->in, c->in_len < 64 ? c->in_len : 64);
                 respond_text(c, NULL, 431, "request header fields too large\n", true);
             } else if (pr == HTTP_PARSE_BAD_VERSION) {
-                count_error("version");
+                http_count_error("version");
                 respond_text(c, NULL, 505, "HTTP/1.x only\n", true);
             } else {
-                count_error("bad_request");
+                http_count_error("bad_request");
                 log_bad_request(c, "malformed request", c->in, c->in_len < 64 ? c->in_len : 64);
                 respond_text(c, NULL, 400, "bad request\n", true);
             }
             c->in_len = 0;
-            return conn_write(c) < 0 ? -1 : 0;
+            return http_conn_write(c) < 0 ? -1 : 0;
         }
         conn_start_response(c);
         handle_request(c, &req);
-        log_request(c, &req);
+        if (c->state == C_WRITE)
+            log_request(c, &req);
         memmove(c->in, c->in + req.head_len, c->in_len - req.head_len);
         c->in_len -= req.head_len;
-        if (conn_write(c) < 0)
+        if (c->state == C_BODY) {
+            /* an API request: its body, then the API's answer */
+            int rc = http_api_after_head(c);
+            if (rc <= 0)
+                return rc;
+        }
+        if (http_conn_write(c) < 0)
             return -1;
     }
     return 0;
@@ -970,26 +986,35 @@ static void on_conn_read(evutil_socket_t fd, short what, void *arg)
         char sink[4096];
         ssize_t n = recv(fd, sink, sizeof sink, 0);
         if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
-            conn_free(c);
+            http_conn_free(c);
+        return;
+    }
+    if (c->state == C_BODY || c->state == C_STREAM) {
+        http_api_on_read(c);
         return;
     }
     size_t room = c->in_cap - c->in_len;
-    if (room == 0) /* cannot happen in READ: a full buffer was answered */
+    if (room == 0) {
+        /* Cannot happen in READ (a full buffer was answered). In PENDING:
+         * pipelined requests fill the buffer; the rest waits in the
+         * socket until the deferred answer is out. */
+        event_del(c->ev_rd);
         return;
+    }
     ssize_t n = recv(fd, c->in + c->in_len, room, 0);
     if (n < 0) {
         if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
             return;
-        conn_free(c);
+        http_conn_free(c);
         return;
     }
     if (n == 0) {
         /* The client closed; a half-sent request is simply dropped. */
-        conn_free(c);
+        http_conn_free(c);
         return;
     }
     c->in_len += (size_t)n;
-    conn_process(c);
+    http_conn_process(c);
 }
 
 static void on_conn_write(evutil_socket_t fd, short what, void *arg)
@@ -997,11 +1022,15 @@ static void on_conn_write(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     struct conn *c = arg;
+    if (c->state == C_BODY || c->state == C_PENDING || c->state == C_STREAM) {
+        http_api_on_write(c);
+        return;
+    }
     if (c->state != C_WRITE)
         return;
-    int rc = conn_write(c);
+    int rc = http_conn_write(c);
     if (rc == 0 && c->state == C_READ)
-        conn_process(c);
+        http_conn_process(c);
 }
 
 static void on_conn_timer(evutil_socket_t fd, short what, void *arg)
@@ -1009,15 +1038,19 @@ static void on_conn_timer(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     struct conn *c = arg;
+    if (c->state == C_BODY || c->state == C_PENDING || c->state == C_STREAM) {
+        http_api_on_timer(c);
+        return;
+    }
     /* An idle keep-alive connection timing out between requests is normal;
      * a head half-sent or a response the client stopped reading is not. */
     if (c->state == C_WRITE || (c->state == C_READ && (c->in_len > 0 || c->discard > 0))) {
-        count_error("timeout");
-        if (may_log_bad())
+        http_count_error("timeout");
+        if (http_may_log_bad())
             log_warn("http", "%s: timed out %s", c->peer,
                      c->state == C_WRITE ? "sending a response" : "waiting for a request");
     }
-    conn_free(c);
+    http_conn_free(c);
 }
 
 /* ---- listener ---- */
@@ -1057,6 +1090,8 @@ static void conn_new(struct http_service *svc, int fd, const struct sockaddr_in 
     if (!c->in || !c->ev_rd || !c->ev_wr || !c->timer)
         goto fail;
     format_peer(peer, c->peer, sizeof c->peer);
+    c->peer_addr = ntohl(peer->sin_addr.s_addr);
+    c->peer_port = ntohs(peer->sin_port);
     /* Heads and small bodies leave in one sendmsg and files behind
      * MSG_MORE, so Nagle has nothing to coalesce; it could only hold back
      * the tail of a response until the client's delayed ACK. */
@@ -1071,7 +1106,7 @@ static void conn_new(struct http_service *svc, int fd, const struct sockaddr_in 
     conn_enter_read(c);
     return;
 fail:
-    count_error("internal");
+    http_count_error("internal");
     if (c) {
         if (c->ev_rd)
             event_free(c->ev_rd);
@@ -1107,8 +1142,8 @@ static void on_accept(evutil_socket_t lfd, short what, void *arg)
                 return;
             /* Out of descriptors or memory: the pending connection stays
              * in the backlog and would wake us at once, forever. Pause. */
-            count_error("accept");
-            if (may_log_bad())
+            http_count_error("accept");
+            if (http_may_log_bad())
                 log_warn("http", "accept: %s; pausing the listener for %d ms", strerror(errno),
                          ACCEPT_PAUSE_MS);
             event_del(svc->listen_ev);
@@ -1117,8 +1152,8 @@ static void on_accept(evutil_socket_t lfd, short what, void *arg)
             return;
         }
         if (svc->n_conns >= svc->max_connections) {
-            count_error("too_many_connections");
-            if (may_log_bad())
+            http_count_error("too_many_connections");
+            if (http_may_log_bad())
                 log_warn("http", "connection limit (%u) reached, refusing a client", svc->max_connections);
             refuse_busy(fd);
             continue;
@@ -1191,6 +1226,8 @@ static void apply_limits(struct http_service *svc, const struct conf *conf)
     svc->conf = conf;
     svc->max_header_bytes = conf->http_max_header_bytes;
     svc->max_body_bytes = conf->http_max_body_bytes;
+    /* 0 until [lifecycle] state_max_bytes is set: the general cap */
+    svc->state_max_bytes = conf->state_max_bytes ? conf->state_max_bytes : conf->http_max_body_bytes;
     svc->idle_timeout = conf->http_idle_timeout;
     svc->max_connections = conf->http_max_connections;
 }
@@ -1272,12 +1309,18 @@ fail:
     return rc;
 }
 
+void http_service_set_api(struct http_service *svc, http_api_fn fn, void *arg)
+{
+    svc->api_fn = fn;
+    svc->api_arg = arg;
+}
+
 void http_service_stop(struct http_service *svc)
 {
     if (!svc)
         return;
     while (svc->conns)
-        conn_free(svc->conns);
+        http_conn_free(svc->conns);
     if (svc->listen_ev)
         event_free(svc->listen_ev);
     if (svc->accept_pause)

@@ -1,6 +1,7 @@
 /* The HTTP service: one listener on the event loop serving /boot/...
- * (scripts, build files, boot programs), /healthz and /metrics; later
- * /api/v1/... and /ui/. */
+ * (scripts, build files, boot programs), /healthz and /metrics, and
+ * handing /api/v1/... to the API (http_api.h: http_service_set_api);
+ * later /ui/. */
 #ifndef MIDWIFE_HTTP_HTTP_SERVICE_H
 #define MIDWIFE_HTTP_HTTP_SERVICE_H
 

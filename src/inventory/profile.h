@@ -24,7 +24,8 @@
  * Any string may use ${VAR}: the host's variables and the built-ins name,
  * mac (primary MAC, aa:bb:cc:dd:ee:ff), mac0..mac7, uuid, serial, address
  * (static address or ""), vlan, build, profile, boot_id, label.KEY.
- * "$$" is a literal "$". */
+ * "$$" is a literal "$". An integer field (mtu, id, vlan, lun, metric)
+ * may be a string of ${...} that must substitute to an integer in range. */
 #ifndef MIDWIFE_INVENTORY_PROFILE_H
 #define MIDWIFE_INVENTORY_PROFILE_H
 
@@ -32,6 +33,9 @@
 #include <stdint.h>
 
 #include "store/store_inventory.h"
+
+#define PROFILE_DOC_MAX (256 * 1024) /* bytes of profile JSON */
+#define CONFIGDOC_MAX (1024 * 1024)  /* bytes of a rendered configuration document */
 
 /* Checks the shape of a profile document (types, known keys, enum values,
  * counts, names shaped like interface names, ${...} well formed). Values

@@ -29,7 +29,13 @@ enum finding_code {
     FIND_STUCK_CONFIGURING, /* born, never ready, nothing failed */
     FIND_READY,             /* the last boot reached ready: nothing wrong */
     FIND_IN_PROGRESS,       /* booting right now, nothing wrong yet */
+    FIND_STALLED,           /* got an address or the boot program, then nothing */
+    FIND_NOT_NETBOOTING,    /* only ordinary DHCP (no PXE/iPXE): not booting from the network */
+    FIND_HANDED_OFF,        /* the script sent it elsewhere (local disk, SAN, exit, no agent) */
 };
+
+/* "never-seen", "ignored", "offer-no-request", ... (the finding's name). */
+const char *finding_name(enum finding_code code);
 
 struct finding {
     enum finding_code code;
@@ -43,11 +49,16 @@ struct explain_input {
     const struct event *events; /* one client's events, oldest first */
     size_t n_events;
     int64_t now_ms;
-    unsigned birth_timeout_s;   /* kernel fetched → birth expected within */
+    /* Kernel fetched → birth expected within; also how long a born host's
+     * agent may stay silent before it counts as stuck configuring. */
+    unsigned birth_timeout_s;
 };
 
 /* Writes the findings, most important first (at most max), into out and
- * their number into *n. Always at least one finding when max >= 1. */
+ * their number into *n. Always at least one finding when max >= 1. How
+ * the events are cut into boot attempts and which data fields are read:
+ * docs/events.md. Every string from event data is escaped and cut before
+ * it reaches a summary or an advice; both are always NUL-terminated. */
 void explain_diagnose(const struct explain_input *in, struct finding *out, size_t max, size_t *n);
 
 #endif

@@ -9,10 +9,13 @@
 
 #include <event2/event.h>
 
+#include "api/api.h"
 #include "conf/conf.h"
 #include "dhcp/dhcp_service.h"
 #include "boot/script.h"
+#include "http/http_api.h"
 #include "http/http_service.h"
+#include "lifecycle/lifecycle.h"
 #include "store/store.h"
 #include "tftp/tftp_service.h"
 #include "util/log.h"
@@ -25,6 +28,8 @@ struct server {
     struct dhcp_service *dhcp;
     struct tftp_service *tftp;
     struct http_service *http;
+    struct lifecycle *lc;
+    struct api *api;
     struct event *sig_term, *sig_int, *sig_hup, *sig_usr1;
 };
 
@@ -106,6 +111,10 @@ static void on_reload(evutil_socket_t sig, short what, void *arg)
     if ((s->dhcp != NULL) != next->dhcp_enabled || (s->tftp != NULL) != next->tftp_enabled ||
         (s->http != NULL) != next->http_enabled)
         log_warn("serve", "enabling or disabling a service takes a restart");
+    if (s->lc)
+        lifecycle_reload(s->lc, next);
+    if (s->api)
+        api_reload(s->api, next);
     log_setup(next->log_format, next->log_level, stderr);
     conf_free(s->conf);
     s->conf = next;
@@ -138,6 +147,12 @@ static void server_free(struct server *s)
         tftp_service_stop(s->tftp);
     if (s->http)
         http_service_stop(s->http);
+    /* No request reaches the API any more; then the lifecycle writes the
+     * events still queued, while the store is open. */
+    if (s->api)
+        api_stop(s->api);
+    if (s->lc)
+        lifecycle_stop(s->lc);
     /* Pending leases are committed by now. Freeing the signal events gives
      * the signals back their default action, so that happens last: a second
      * Ctrl-C during shutdown must not kill midwife before the store closes. */
@@ -193,12 +208,22 @@ int serve_main(int argc, char **argv)
         log_error("serve", "cannot install signal handlers");
         goto out;
     }
+    if (lifecycle_start(s.base, s.conf, s.store, &s.lc) < 0) {
+        log_error("serve", "cannot start the lifecycle");
+        goto out;
+    }
+    if (api_start(s.base, s.conf, s.store, s.lc, &s.api) < 0) {
+        log_error("serve", "cannot start the API");
+        goto out;
+    }
     if (s.conf->dhcp_enabled && dhcp_service_start(s.base, s.conf, s.store, &s.dhcp) < 0)
         goto out;
     if (s.conf->tftp_enabled && tftp_service_start(s.base, s.conf, &s.tftp) < 0)
         goto out;
     if (s.conf->http_enabled && http_service_start(s.base, s.conf, s.store, &s.http) < 0)
         goto out;
+    if (s.http)
+        http_service_set_api(s.http, api_handle, s.api);
     log_info("serve", "midwife %s ready (config %s, state %s)", MIDWIFE_VERSION, path, s.conf->state_dir);
     if (event_base_dispatch(s.base) < 0) {
         log_error("serve", "event loop failed");

@@ -1,15 +1,47 @@
-/* Fuzzes the request head parser, the target splitter, the path decoder
- * and the query lookup on whatever a client sends, with the properties the
- * file-serving code relies on checked. */
+/* Fuzzes the request head parser, the target splitter, the path decoder,
+ * the query lookup, the bearer token extraction and the response header
+ * line checker on whatever a client sends, with the properties the
+ * file-serving and API code rely on checked. */
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "http/http_cond.h"
 #include "http/http_path.h"
 #include "http/http_request.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static bool inside(struct http_span s, const char *buf, size_t size)
+{
+    return !s.p || (s.p >= buf && s.p + s.len <= buf + size);
+}
+
+/* Header lines the checker lets by cannot end a head early or carry a
+ * second message: no CR or LF except as whole CRLF line ends, no empty
+ * line, no framing field. */
+static void check_lines(const char *s, size_t len)
+{
+    const char *why;
+    if (http_header_lines_check(s, len, &why) < 0)
+        return;
+    if (len > 0 && (len < 2 || s[len - 2] != '\r' || s[len - 1] != '\n'))
+        abort();
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] == '\r' && (i + 1 >= len || s[i + 1] != '\n'))
+            abort();
+        if (s[i] == '\n' && (i == 0 || s[i - 1] != '\r'))
+            abort();
+        if (s[i] == '\n' && i + 1 < len && s[i + 1] == '\r')
+            abort(); /* an empty line */
+        if (s[i] == '\0')
+            abort();
+    }
+    if (strncasecmp(s, "Content-Length:", 15) == 0 || strncasecmp(s, "Transfer-Encoding:", 18) == 0)
+        abort();
+}
 
 static void check_decoded(const char *out)
 {
@@ -54,7 +86,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         int64_t t;
         if (r.if_modified_since.p)
             (void)http_date_parse(r.if_modified_since.p, r.if_modified_since.len, &t);
+        if (!inside(r.authorization, buf, size) || !inside(r.content_type, buf, size) ||
+            !inside(r.last_event_id, buf, size))
+            abort();
+        struct http_span tok;
+        if (http_bearer_token(r.authorization, &tok)) {
+            if (tok.len == 0 || tok.p < r.authorization.p ||
+                tok.p + tok.len != r.authorization.p + r.authorization.len)
+                abort();
+            for (size_t i = 0; i < tok.len; i++)
+                if (tok.p[i] <= ' ' || tok.p[i] >= 0x7f)
+                    abort();
+        }
     }
+    check_lines(buf, size);
     /* the path decoder on raw input too, not only what the parser let by */
     char out[256];
     const char *why;

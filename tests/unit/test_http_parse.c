@@ -349,6 +349,129 @@ static void etag_matching(void **state)
     assert_false(http_if_range_holds("Sun, 06 Nov 1994 08:49:38 GMT", 29, tag, 784111777));
 }
 
+
+/* ---- API request fields ---- */
+
+static void request_methods_are_exact_and_case_sensitive(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *line;
+        enum http_method want;
+    } cases[] = {
+        {"GET", HTTP_GET},       {"HEAD", HTTP_HEAD},     {"POST", HTTP_POST},   {"PUT", HTTP_PUT},
+        {"PATCH", HTTP_PATCH},   {"DELETE", HTTP_DELETE}, {"post", HTTP_OTHER},  {"PUTS", HTTP_OTHER},
+        {"DELET", HTTP_OTHER},   {"OPTIONS", HTTP_OTHER}, {"PATCHX", HTTP_OTHER},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char buf[128];
+        snprintf(buf, sizeof buf, "%s / HTTP/1.1\r\nHost: a\r\n\r\n", cases[i].line);
+        struct http_request r;
+        assert_int_equal(parse(buf, &r), HTTP_PARSE_DONE);
+        if (r.method != cases[i].want)
+            fail_msg("%s: %d", cases[i].line, r.method);
+    }
+}
+
+static void request_api_fields(void **state)
+{
+    (void)state;
+    struct http_request r;
+    const char *s = "POST /api/v1/x HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer abc\r\n"
+                    "Content-Type: application/json\r\nAccept: text/html\r\nAccept: Text/Event-Stream; q=1\r\n"
+                    "Last-Event-ID: 17\r\nExpect: 100-Continue\r\nContent-Length: 2\r\n\r\n{}";
+    assert_int_equal(parse(s, &r), HTTP_PARSE_DONE);
+    assert_memory_equal(r.authorization.p, "Bearer abc", r.authorization.len);
+    assert_int_equal(r.content_type.len, 16);
+    assert_memory_equal(r.content_type.p, "application/json", 16);
+    assert_int_equal(r.last_event_id.len, 2);
+    assert_true(r.accept_event_stream);
+    assert_true(r.expect_continue);
+    assert_int_equal(r.content_length, 2);
+
+    assert_int_equal(parse("GET / HTTP/1.1\r\nHost: a\r\nAccept: text/event-streams, */*\r\n"
+                           "Expect: 200-ok\r\n\r\n", &r), HTTP_PARSE_DONE);
+    assert_false(r.accept_event_stream);
+    assert_false(r.expect_continue);
+    assert_null(r.authorization.p);
+    assert_null(r.content_type.p);
+    assert_null(r.last_event_id.p);
+    /* two credentials or two content types: which one counts is unclear */
+    assert_int_equal(parse("GET / HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer a\r\n"
+                           "authorization: Bearer b\r\n\r\n", &r), HTTP_PARSE_BAD);
+    assert_int_equal(parse("GET / HTTP/1.1\r\nHost: a\r\nContent-Type: a/b\r\nContent-Type: a/b\r\n\r\n", &r),
+                     HTTP_PARSE_BAD);
+}
+
+static void bearer_tokens(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *value, *token; /* token NULL: none */
+    } cases[] = {
+        {"Bearer abc", "abc"},
+        {"bearer   a.b-c_d~e+f/g==", "a.b-c_d~e+f/g=="},
+        {"BEARER x", "x"},
+        {"Bearer", NULL},
+        {"Bearer ", NULL},
+        {"Bearerabc", NULL},
+        {"Basic dXNlcjpwdw==", NULL},
+        {"Bearer a b", NULL},
+        {"Bearer a=b", NULL},
+        {"Bearer ab\"", NULL},
+        {"Bearer ==", NULL},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct http_span tok = {NULL, 0};
+        bool ok = http_bearer_token((struct http_span){cases[i].value, strlen(cases[i].value)}, &tok);
+        if (ok != (cases[i].token != NULL))
+            fail_msg("'%s': %d", cases[i].value, ok);
+        if (ok && (tok.len != strlen(cases[i].token) || memcmp(tok.p, cases[i].token, tok.len) != 0))
+            fail_msg("'%s': '%.*s'", cases[i].value, (int)tok.len, tok.p);
+    }
+    struct http_span tok;
+    assert_false(http_bearer_token((struct http_span){NULL, 0}, &tok));
+    /* a NUL inside is no token character */
+    assert_false(http_bearer_token((struct http_span){"Bearer a\0b", 10}, &tok));
+}
+
+static void response_header_lines(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *lines;
+        bool ok;
+    } cases[] = {
+        {"", true},
+        {"X-A: 1\r\n", true},
+        {"X-A: 1\r\nLocation: /api/v1/hosts/a\r\nRetry-After: 5\r\n", true},
+        {"X-A:\r\n", true},
+        {"X-A: 1", false},
+        {"X-A: 1\n", false},
+        {"X-A: 1\nX-B: 2\r\n", false},
+        {"X-A: 1\rX-B: 2\r\n", false},
+        {"X-A: 1\r\n\r\n", false},
+        {"X A: 1\r\n", false},
+        {": 1\r\n", false},
+        {"X-A 1\r\n", false},
+        {"content-length: 5\r\n", false},
+        {"Transfer-Encoding: chunked\r\n", false},
+        {"X-A: 1\r\nConnection: close\r\n", false},
+        {"Content-Type: text/html\r\n", false},
+        {"X-A: a\x01b\r\n", false},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const char *why = NULL;
+        int rc = http_header_lines_check(cases[i].lines, strlen(cases[i].lines), &why);
+        if ((rc == 0) != cases[i].ok)
+            fail_msg("case %zu: %d", i, rc);
+        if (rc < 0)
+            assert_non_null(why);
+    }
+    assert_true(http_field_value_ok("application/json; charset=utf-8", 31));
+    assert_false(http_field_value_ok("a\r\nb", 4));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -367,6 +490,10 @@ int main(void)
         cmocka_unit_test(request_content_length),
         cmocka_unit_test(dates_round_trip),
         cmocka_unit_test(etag_matching),
+        cmocka_unit_test(request_methods_are_exact_and_case_sensitive),
+        cmocka_unit_test(request_api_fields),
+        cmocka_unit_test(bearer_tokens),
+        cmocka_unit_test(response_header_lines),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
