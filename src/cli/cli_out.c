@@ -67,7 +67,13 @@ char *cli_cell(const json_t *v, char *out, size_t outlen)
 {
     char tmp[CLI_CELL_MAX];
     switch (v ? json_typeof(v) : JSON_NULL) {
-    case JSON_STRING: return cli_sanitize(json_string_value(v), out, outlen);
+    case JSON_STRING:
+        /* An empty column would shift what people (and awk) read after it. */
+        if (json_string_length(v) == 0) {
+            snprintf(out, outlen, "-");
+            return out;
+        }
+        return cli_sanitize(json_string_value(v), out, outlen);
     case JSON_INTEGER: snprintf(out, outlen, "%lld", (long long)json_integer_value(v)); return out;
     case JSON_REAL: snprintf(out, outlen, "%g", json_real_value(v)); return out;
     case JSON_TRUE: snprintf(out, outlen, "yes"); return out;

@@ -34,8 +34,8 @@ size_t cli_text_width(const char *s);
 /* Copies s with control bytes replaced by '?'; truncated with "..." to
  * fit. Returns out. */
 char *cli_sanitize(const char *s, char *out, size_t outlen);
-/* A JSON value as one cell: strings as they are, numbers, true/false,
- * null and absent as "-", arrays joined by ",", objects as k=v,k=v. */
+/* A JSON value as one cell: strings as they are, numbers, yes/no,
+ * null, absent and "" as "-", arrays joined by ",", objects as k=v,k=v. */
 char *cli_cell(const json_t *v, char *out, size_t outlen);
 
 /* Milliseconds since the epoch as "2026-12-01T21:30:00Z" (the API's RFC

@@ -333,6 +333,7 @@ static void cells_render_every_json_type(void **state)
         const char *json, *want;
     } cases[] = {
         {"\"text\"", "text"},       {"42", "42"},
+        {"\"\"", "-"},
         {"true", "yes"},            {"false", "no"},
         {"null", "-"},              {"[\"a\", \"b\"]", "a,b"},
         {"[]", "-"},                {"{\"rack\": \"r1\", \"n\": 2}", "rack=r1,n=2"},
