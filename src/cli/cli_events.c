@@ -179,8 +179,10 @@ static int follow_events(struct cli_api *a, const struct cli_globals *g, const s
         if (rc == CLI_OK)
             break; /* --limit reached */
         sse_reset_connection(sse);
-        if (status >= 400 && status < 500)
-            break; /* refused (printed): asking again changes nothing */
+        /* Refused (printed): asking again changes nothing, unless the
+         * server or a proxy in front of it is only busy or restarting. */
+        if (status >= 400 && status != 502 && status != 503 && status != 504)
+            break;
         if (f.this_connection)
             backoff = RECONNECT_MIN_MS;
         long wait = sse->retry_ms >= 0 && sse->retry_ms > backoff ? sse->retry_ms : backoff;
