@@ -156,6 +156,10 @@ static int bind_vars(struct binding *b, const struct conf *conf, const struct ho
         return failf(err, errlen, -EINVAL, "build %s v%d (%s) has no kernel file", build->name, build->version,
                      build_kind_name(build->kind));
     }
+    /* The saved state comes last, so it unpacks over everything else. */
+    bool with_state = req->state_sha256 && build->kind == BUILD_LINUX;
+    if (with_state)
+        n_mod++;
     if (n_mod) {
         b->rows = calloc(n_mod * F_COUNT, sizeof *b->rows);
         if (!b->rows)
@@ -181,6 +185,13 @@ static int bind_vars(struct binding *b, const struct conf *conf, const struct ho
             r[F_FIRST] = row == 0 ? "1" : NULL;
             row++;
         }
+    if (with_state) {
+        const char **r = &b->rows[row * F_COUNT];
+        r[F_NAME] = STATE_MODULE_NAME;
+        r[F_SHA256] = req->state_sha256;
+        r[F_FIRST] = row == 0 ? "1" : NULL;
+        row++;
+    }
     b->vars[V_MODULES].rows = b->rows;
     b->vars[V_MODULES].n_rows = row;
     return 0;

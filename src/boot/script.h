@@ -23,9 +23,15 @@ struct script_request {
     const uint8_t *mac;   /* NULL if the request named none */
     const char *base_url; /* how the host reaches midwife, no trailing '/' */
     /* The host's one-time boot token, rendered as midwife.token=TOKEN
-     * ([A-Za-z0-9._:-]); NULL until boot tokens land (a later issue). */
+     * ([A-Za-z0-9._:-]); NULL when this request does not start a boot. */
     const char *token;
+    /* A stateless host's saved state archive (its blob's SHA-256), loaded
+     * by linux builds as the last initrd module, named STATE_MODULE_NAME;
+     * NULL when it has none. */
+    const char *state_sha256;
 };
+
+#define STATE_MODULE_NAME "midwife-state.cpio.gz"
 
 /* Looks the host up by any of its MACs (unknown hosts get [boot] default_build, or an
  * iPXE `exit`), renders its script into a malloc'd string *out (caller

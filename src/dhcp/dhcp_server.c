@@ -27,6 +27,14 @@ struct dhcp_server {
     enum dhcp_drop last_drop;
     struct ratelimit drop_log;
     struct dhcp_packet pkt; /* large: kept here, not on the stack */
+    struct dhcp_exchange last; /* what the last packet saw and got */
+    /* The inventory's view (dhcp_server_set_inventory): host records with
+     * a static address act as reservations, sorted by MAC and by address;
+     * every MAC of a host record is a known client, sorted. */
+    struct conf_reservation *inv_by_mac, *inv_by_addr;
+    size_t n_inv;
+    uint8_t (*known)[6];
+    size_t n_known;
 };
 
 /* ---- metrics ---- */
@@ -104,6 +112,8 @@ int dhcp_server_set_conf(struct dhcp_server *srv, const struct conf *conf)
         /* Reserved addresses go only to their owners. */
         for (size_t r = 0; r < conf->n_reservations; r++)
             pool_mark_used(&pools[i], conf->reservations[r].address);
+        for (size_t r = 0; r < srv->n_inv; r++)
+            pool_mark_used(&pools[i], srv->inv_by_mac[r].address);
     }
     free_pools(srv->pools, srv->n_pools);
     srv->pools = pools;
@@ -137,6 +147,9 @@ void dhcp_server_free(struct dhcp_server *srv)
     lease_table_free(&srv->leases);
     free_pools(srv->pools, srv->n_pools);
     free(srv->pending);
+    free(srv->inv_by_mac);
+    free(srv->inv_by_addr);
+    free(srv->known);
     free(srv);
 }
 
@@ -192,6 +205,7 @@ struct ctx {
     const struct conf_reservation *res;
     uint32_t server_id;
     struct boot_plan plan;
+    int32_t plan_arch; /* option 93 as decide_boot read it, -1 absent */
 };
 
 static int drop(struct ctx *c, enum dhcp_drop reason, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -274,29 +288,112 @@ static size_t choose_subnet(const struct ctx *c)
     return SIZE_MAX;
 }
 
-static const struct conf_reservation *reservation_for(const struct conf *conf, const struct client_key *k)
+static int cmp_res_mac(const void *a, const void *b)
+{
+    return memcmp(((const struct conf_reservation *)a)->mac, ((const struct conf_reservation *)b)->mac, 6);
+}
+
+static int cmp_res_addr(const void *a, const void *b)
+{
+    uint32_t x = ((const struct conf_reservation *)a)->address, y = ((const struct conf_reservation *)b)->address;
+    return x < y ? -1 : x > y;
+}
+
+static int cmp_mac(const void *a, const void *b)
+{
+    return memcmp(a, b, 6);
+}
+
+/* The config's reservations first (an operator's explicit word), then the
+ * inventory's static addresses. */
+static const struct conf_reservation *reservation_for(const struct dhcp_server *srv, const struct client_key *k)
 {
     if (k->htype != 1 || k->hlen != 6)
         return NULL;
+    const struct conf *conf = srv->conf;
     for (size_t i = 0; i < conf->n_reservations; i++)
         if (memcmp(conf->reservations[i].mac, k->hw, 6) == 0)
             return &conf->reservations[i];
-    return NULL;
+    struct conf_reservation key;
+    memcpy(key.mac, k->hw, 6);
+    return srv->n_inv ? bsearch(&key, srv->inv_by_mac, srv->n_inv, sizeof key, cmp_res_mac) : NULL;
 }
 
-static const struct conf_reservation *reservation_of_addr(const struct conf *conf, uint32_t addr)
+static const struct conf_reservation *reservation_of_addr(const struct dhcp_server *srv, uint32_t addr)
 {
+    const struct conf *conf = srv->conf;
     for (size_t i = 0; i < conf->n_reservations; i++)
         if (conf->reservations[i].address == addr)
             return &conf->reservations[i];
-    return NULL;
+    struct conf_reservation key = {.address = addr};
+    const struct conf_reservation *r =
+        srv->n_inv ? bsearch(&key, srv->inv_by_addr, srv->n_inv, sizeof key, cmp_res_addr) : NULL;
+    /* The by-address copy points back to the by-MAC entry, so a client's
+     * reservation compares equal whichever way it was found. */
+    if (r) {
+        key = *r;
+        r = bsearch(&key, srv->inv_by_mac, srv->n_inv, sizeof key, cmp_res_mac);
+    }
+    return r;
+}
+
+static bool known_mac(const struct dhcp_server *srv, const struct client_key *k)
+{
+    return k->htype == 1 && k->hlen == 6 && srv->n_known &&
+           bsearch(k->hw, srv->known, srv->n_known, 6, cmp_mac) != NULL;
+}
+
+int dhcp_server_set_inventory(struct dhcp_server *srv, const struct dhcp_inventory_host *hosts, size_t n)
+{
+    size_t n_res = 0;
+    for (size_t i = 0; i < n; i++)
+        n_res += hosts[i].address != 0;
+    struct conf_reservation *by_mac = calloc(n_res ? n_res : 1, sizeof *by_mac);
+    struct conf_reservation *by_addr = calloc(n_res ? n_res : 1, sizeof *by_addr);
+    uint8_t(*known)[6] = calloc(n ? n : 1, 6);
+    if (!by_mac || !by_addr || !known) {
+        free(by_mac);
+        free(by_addr);
+        free(known);
+        return -ENOMEM;
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        memcpy(known[i], hosts[i].mac, 6);
+        if (!hosts[i].address)
+            continue;
+        struct conf_reservation *r = &by_mac[k++];
+        memcpy(r->mac, hosts[i].mac, 6);
+        r->address = hosts[i].address;
+        snprintf(r->name, sizeof r->name, "%s", hosts[i].name);
+        snprintf(r->hostname, sizeof r->hostname, "%s", hosts[i].name);
+    }
+    qsort(by_mac, k, sizeof *by_mac, cmp_res_mac);
+    memcpy(by_addr, by_mac, k * sizeof *by_mac);
+    qsort(by_addr, k, sizeof *by_addr, cmp_res_addr);
+    qsort(known, n, 6, cmp_mac);
+    free(srv->inv_by_mac);
+    free(srv->inv_by_addr);
+    free(srv->known);
+    srv->inv_by_mac = by_mac;
+    srv->inv_by_addr = by_addr;
+    srv->n_inv = k;
+    srv->known = known;
+    srv->n_known = n;
+    /* Static addresses leave the dynamic pools. One that is given up
+     * stays out until the next reload rebuilds the pools: never handing
+     * out an address someone may still hold beats reusing it early. */
+    for (size_t i = 0; i < srv->n_pools; i++)
+        for (size_t j = 0; j < k; j++)
+            pool_mark_used(&srv->pools[i], by_mac[j].address);
+    return 0;
 }
 
 static uint32_t next_server(const struct ctx *c);
 
 static void decide_boot(struct ctx *c)
 {
-    struct boot_identity id = {.arch = -1, .known = c->res != NULL};
+    struct boot_identity id = {.arch = -1, .known = c->res != NULL || known_mac(c->srv, &c->client)};
     const struct dhcp_packet *p = c->p;
     if (p->htype == 1 && p->hlen == 6) {
         memcpy(id.mac, p->chaddr, 6);
@@ -313,6 +410,7 @@ static void decide_boot(struct ctx *c)
     /* "{http}" URLs point where the client is told to fetch from. */
     id.server_addr = next_server(c);
     boot_decide(c->conf, &id, &c->plan);
+    c->plan_arch = id.arch;
 }
 
 /* ---- addresses ---- */
@@ -324,7 +422,7 @@ static enum verdict check_address(const struct ctx *c, uint32_t addr)
 {
     if (!in_subnet(c->subnet, addr) || addr == c->subnet->network || addr == (c->subnet->network | ~c->subnet->netmask))
         return ADDR_WRONG_NET;
-    const struct conf_reservation *r = reservation_of_addr(c->conf, addr);
+    const struct conf_reservation *r = reservation_of_addr(c->srv, addr);
     bool its_reservation = r && r == c->res;
     if (r && !its_reservation)
         return ADDR_TAKEN;
@@ -352,7 +450,7 @@ static void consider_reclaim(struct lease *l, void *arg)
 {
     struct reclaim *rc = arg;
     if (!pool_contains(rc->c->pool, l->s.address) || lease_active(l, rc->c->now) ||
-        reservation_of_addr(rc->c->conf, l->s.address) || l->s.address == rc->c->server_id)
+        reservation_of_addr(rc->c->srv, l->s.address) || l->s.address == rc->c->server_id)
         return;
     if (!rc->best || l->s.expires < rc->best->s.expires)
         rc->best = l;
@@ -832,54 +930,141 @@ static enum dhcp_drop parse_drop(enum dhcp_parse_error e)
     }
 }
 
+static int handle(struct dhcp_server *srv, const uint8_t *data, size_t len, const struct dhcp_rx_meta *meta,
+                  int64_t now, struct dhcp_reply *reply, struct ctx *c);
+
 int dhcp_server_handle(struct dhcp_server *srv, const uint8_t *data, size_t len, const struct dhcp_rx_meta *meta,
                        int64_t now, struct dhcp_reply *reply)
 {
-    struct ctx c = {.srv = srv, .conf = srv->conf, .p = &srv->pkt, .meta = meta, .now = now, .reply = reply};
+    struct ctx c = {0};
+    int r = handle(srv, data, len, meta, now, reply, &c);
+    struct dhcp_exchange *x = &srv->last;
+    memset(x, 0, sizeof *x);
+    x->drop = srv->last_drop;
+    x->arch = -1;
+    if (!c.p)
+        return r;
+    const struct dhcp_packet *p = c.p;
+    x->parsed = true;
+    x->msg_type = p->msg_type;
+    x->xid = p->xid;
+    x->giaddr = p->giaddr;
+    x->has_mac = p->htype == 1 && p->hlen == 6;
+    if (x->has_mac)
+        memcpy(x->mac, p->chaddr, 6);
+    x->subnet = c.subnet ? c.subnet->name : NULL;
+    x->client = c.plan.client;
+    x->arch = c.plan_arch;
+    memcpy(x->file, c.plan.filename, sizeof x->file);
+    if (r == 1) {
+        x->reply_type = reply->msg_type;
+        /* yiaddr sits at bytes 16..19 of every BOOTP message. */
+        x->address = (uint32_t)reply->data[16] << 24 | (uint32_t)reply->data[17] << 16 |
+                     (uint32_t)reply->data[18] << 8 | reply->data[19];
+    }
+    if (!x->address) {
+        uint32_t want = 0;
+        x->address = p->ciaddr ? p->ciaddr : dhcp_opt_addr(p, 50, &want) ? want : 0;
+    }
+    return r;
+}
+
+void dhcp_server_last_exchange(const struct dhcp_server *srv, struct dhcp_exchange *x)
+{
+    *x = srv->last;
+}
+
+struct forget {
+    const uint8_t *mac;
+    uint32_t keep;
+    uint32_t addrs[256];
+    size_t n;
+};
+
+static void find_mac(struct lease *l, void *arg)
+{
+    struct forget *f = arg;
+    if (f->n < sizeof f->addrs / sizeof f->addrs[0] && l->s.hwtype == 1 && l->s.hwaddr_len == 6 &&
+        memcmp(l->s.hwaddr, f->mac, 6) == 0 && l->s.address != f->keep)
+        f->addrs[f->n++] = l->s.address;
+}
+
+unsigned dhcp_server_forget_mac(struct dhcp_server *srv, const uint8_t mac[6], uint32_t keep)
+{
+    struct forget f = {.mac = mac, .keep = keep};
+    lease_foreach(&srv->leases, find_mac, &f);
+    /* Records are never freed (dhcp_lease.h): a forgotten one belongs to
+     * nobody, has ended, and is free for the next client. */
+    static const uint8_t none[1];
+    const struct client_key nobody = {.hw = none};
+    for (size_t i = 0; i < f.n; i++) {
+        struct lease *l = lease_find(&srv->leases, f.addrs[i]);
+        if (!l)
+            continue;
+        lease_set_owner(&srv->leases, l, &nobody);
+        l->offer_only = true;
+        l->offer_until = 0;
+        l->s.state = LEASE_EXPIRED;
+        l->s.expires = 0;
+        /* A write still queued for it would bring the row back. */
+        size_t k = 0;
+        for (size_t j = 0; j < srv->n_pending; j++)
+            if (srv->pending[j].address != f.addrs[i])
+                srv->pending[k++] = srv->pending[j];
+        srv->n_pending = k;
+    }
+    return (unsigned)f.n;
+}
+
+static int handle(struct dhcp_server *srv, const uint8_t *data, size_t len, const struct dhcp_rx_meta *meta,
+                  int64_t now, struct dhcp_reply *reply, struct ctx *c)
+{
+    *c = (struct ctx){.srv = srv, .conf = srv->conf, .meta = meta, .now = now, .reply = reply, .plan_arch = -1};
     srv->last_drop = DHCP_DROP_NONE;
     reply->len = 0;
     reply->needs_commit = false;
     enum dhcp_parse_error e = dhcp_parse(data, len, &srv->pkt);
     if (e != DHCP_PARSE_OK) {
         request_metrics[0].value++;
-        return drop(&c, parse_drop(e), "%s (%zu bytes)", dhcp_parse_error_name(e), len);
+        return drop(c, parse_drop(e), "%s (%zu bytes)", dhcp_parse_error_name(e), len);
     }
-    const struct dhcp_packet *p = c.p;
+    c->p = &srv->pkt;
+    const struct dhcp_packet *p = c->p;
     request_metrics[p->msg_type].value++;
-    format_hwaddr(p->chaddr, p->hlen, c.mac, sizeof c.mac);
-    c.client.htype = p->htype;
-    c.client.hlen = p->hlen;
-    c.client.hw = p->chaddr;
-    c.client.cid = dhcp_opt(p, OPT_CLIENT_ID, &c.client.cid_len);
+    format_hwaddr(p->chaddr, p->hlen, c->mac, sizeof c->mac);
+    c->client.htype = p->htype;
+    c->client.hlen = p->hlen;
+    c->client.hw = p->chaddr;
+    c->client.cid = dhcp_opt(p, OPT_CLIENT_ID, &c->client.cid_len);
     /* RFC 2132 §9.14: at least 2 bytes. One we cannot store is ignored and
      * the client is known by its hardware address. */
-    if (c.client.cid && (c.client.cid_len < 2 || c.client.cid_len > STORE_CLIENT_ID_MAX)) {
-        c.client.cid = NULL;
-        c.client.cid_len = 0;
+    if (c->client.cid && (c->client.cid_len < 2 || c->client.cid_len > STORE_CLIENT_ID_MAX)) {
+        c->client.cid = NULL;
+        c->client.cid_len = 0;
     }
 
-    size_t si = choose_subnet(&c);
+    size_t si = choose_subnet(c);
     if (si == SIZE_MAX || si >= srv->n_pools)
-        return drop(&c, DHCP_DROP_NO_SUBNET, "%s: no subnet for this link", dhcp_msg_type_name(p->msg_type));
-    c.subnet = &c.conf->subnets[si];
-    c.pool = &srv->pools[si];
-    c.server_id = c.conf->server_address ? c.conf->server_address : meta->local_addr;
-    if (!c.server_id)
-        return drop(&c, DHCP_DROP_NO_SERVER_ADDRESS, "interface has no IPv4 address and server_address is unset");
-    c.res = reservation_for(c.conf, &c.client);
-    if (c.res && !in_subnet(c.subnet, c.res->address))
-        c.res = NULL; /* reserved on another network: here it is a dynamic client */
+        return drop(c, DHCP_DROP_NO_SUBNET, "%s: no subnet for this link", dhcp_msg_type_name(p->msg_type));
+    c->subnet = &c->conf->subnets[si];
+    c->pool = &srv->pools[si];
+    c->server_id = c->conf->server_address ? c->conf->server_address : meta->local_addr;
+    if (!c->server_id)
+        return drop(c, DHCP_DROP_NO_SERVER_ADDRESS, "interface has no IPv4 address and server_address is unset");
+    c->res = reservation_for(srv, &c->client);
+    if (c->res && !in_subnet(c->subnet, c->res->address))
+        c->res = NULL; /* reserved on another network: here it is a dynamic client */
 
-    decide_boot(&c);
-    if (!c.plan.answer && (p->msg_type == DHCPDISCOVER || p->msg_type == DHCPREQUEST || p->msg_type == DHCPINFORM))
-        return drop(&c, DHCP_DROP_UNKNOWN_CLIENT, "%s", c.plan.reason);
+    decide_boot(c);
+    if (!c->plan.answer && (p->msg_type == DHCPDISCOVER || p->msg_type == DHCPREQUEST || p->msg_type == DHCPINFORM))
+        return drop(c, DHCP_DROP_UNKNOWN_CLIENT, "%s", c->plan.reason);
 
     switch (p->msg_type) {
-    case DHCPDISCOVER: return on_discover(&c);
-    case DHCPREQUEST: return on_request(&c);
-    case DHCPDECLINE: return on_decline(&c);
-    case DHCPRELEASE: return on_release(&c);
-    case DHCPINFORM: return on_inform(&c);
-    default: return drop(&c, DHCP_DROP_BAD_MSG_TYPE, "unexpected message type");
+    case DHCPDISCOVER: return on_discover(c);
+    case DHCPREQUEST: return on_request(c);
+    case DHCPDECLINE: return on_decline(c);
+    case DHCPRELEASE: return on_release(c);
+    case DHCPINFORM: return on_inform(c);
+    default: return drop(c, DHCP_DROP_BAD_MSG_TYPE, "unexpected message type");
     }
 }

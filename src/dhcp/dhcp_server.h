@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "conf/conf.h"
+#include "boot/boot.h"
 #include "dhcp/dhcp_packet.h"
 #include "store/store.h"
 
@@ -89,6 +90,17 @@ int dhcp_server_new(const struct conf *conf, struct dhcp_server **out);
 void dhcp_server_free(struct dhcp_server *srv);
 /* Switches to a new config: pools are rebuilt, lease records kept. */
 int dhcp_server_set_conf(struct dhcp_server *srv, const struct conf *conf);
+/* The inventory as DHCP sees it: every MAC of every host record is a
+ * known client (unknown_clients = ignore does not apply to it); a host
+ * with a static address has it reserved, like a [reservation] (those
+ * come first when both name a MAC). Replaces the previous set. */
+struct dhcp_inventory_host {
+    uint8_t mac[6];
+    uint32_t address; /* 0: none */
+    char name[CONF_NAME_MAX];
+};
+int dhcp_server_set_inventory(struct dhcp_server *srv, const struct dhcp_inventory_host *hosts, size_t n);
+
 /* Adds a lease read from the store (at start). */
 int dhcp_server_load_lease(struct dhcp_server *srv, const struct store_lease *lease);
 
@@ -99,6 +111,30 @@ int dhcp_server_load_lease(struct dhcp_server *srv, const struct store_lease *le
 int dhcp_server_handle(struct dhcp_server *srv, const uint8_t *data, size_t len,
                        const struct dhcp_rx_meta *meta, int64_t now, struct dhcp_reply *reply);
 enum dhcp_drop dhcp_server_last_drop(const struct dhcp_server *srv);
+
+/* What the last dhcp_server_handle call saw and did, for the flight
+ * recorder. Valid until the next call. */
+struct dhcp_exchange {
+    bool parsed;                /* false: the packet was not DHCP at all */
+    uint8_t msg_type;           /* what the client sent */
+    uint8_t reply_type;         /* DHCPOFFER/ACK/NAK sent, 0 = none */
+    bool has_mac;               /* Ethernet chaddr */
+    uint8_t mac[6];
+    uint32_t xid;
+    uint32_t address;           /* yiaddr offered/acked, or ciaddr/requested for the rest */
+    uint32_t giaddr;
+    const char *subnet;         /* NULL: none chosen */
+    enum boot_client client;
+    int32_t arch;
+    char file[CONF_URL_MAX];    /* boot file handed out, "" = none */
+    enum dhcp_drop drop;
+};
+void dhcp_server_last_exchange(const struct dhcp_server *srv, struct dhcp_exchange *x);
+
+/* Forgets every lease of the Ethernet address mac except the one at
+ * keep (0: none) and queues their deletion as pending writes; returns how
+ * many. The birth's cleanup of stale leases. */
+unsigned dhcp_server_forget_mac(struct dhcp_server *srv, const uint8_t mac[6], uint32_t keep);
 
 /* Lease writes queued since the last clear, in order. */
 size_t dhcp_server_pending(const struct dhcp_server *srv, const struct store_lease **writes);

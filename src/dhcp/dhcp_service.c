@@ -8,6 +8,7 @@
 #include <net/if.h>
 #include <net/if_arp.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -15,6 +16,9 @@
 #include <unistd.h>
 
 #include "dhcp/dhcp_server.h"
+#include "lifecycle/lifecycle.h"
+#include "store/store_inventory.h"
+#include "store/store_watch.h"
 #include "util/addr.h"
 #include "util/clock.h"
 #include "util/log.h"
@@ -51,7 +55,13 @@ struct dhcp_service {
     size_t n_queued;
     struct event *commit_timer;
     uint64_t last_commit_ms;
+    struct event *inventory_timer;
+    uint64_t inventory_stamp;
+    bool inventory_loaded;
 };
+
+/* How often the host records are checked for changes. */
+#define INVENTORY_POLL_MS 1000
 
 struct queued_reply {
     struct dhcp_socket *sock;
@@ -194,6 +204,62 @@ static void on_commit_timer(evutil_socket_t fd, short what, void *arg)
     flush_queue(arg);
 }
 
+/* The flight recorder's view of one packet (docs/events.md). Packets that
+ * are not DHCP at all, or carry no Ethernet address, are only counted. */
+static void record_exchange(const struct dhcp_server *srv)
+{
+    struct lifecycle *lc = lifecycle_current();
+    if (!lc)
+        return;
+    struct dhcp_exchange x;
+    dhcp_server_last_exchange(srv, &x);
+    if (!x.parsed || !x.has_mac)
+        return;
+    const char *kind;
+    enum event_status st = EVENT_INFO;
+    switch (x.reply_type) {
+    case 2: kind = "dhcp.offer"; break;
+    case 5: kind = "dhcp.ack"; st = EVENT_OK; break;
+    case 6: kind = "dhcp.nak"; st = EVENT_FAIL; break;
+    default:
+        if (x.msg_type == 4)
+            kind = "dhcp.decline", st = EVENT_FAIL;
+        else if (x.msg_type == 7)
+            kind = "dhcp.release";
+        else if (x.drop == DHCP_DROP_OTHER_SERVER)
+            kind = "dhcp.other_server";
+        else if (x.drop != DHCP_DROP_NONE)
+            kind = "dhcp.ignored", st = EVENT_FAIL;
+        else
+            return;
+    }
+    static const char *const clients[] = {"plain", "pxe", "http", "ipxe"};
+    const char *client = (unsigned)x.client < 4 ? clients[x.client] : "plain";
+    char addr[IPV4_STRLEN], gi[IPV4_STRLEN], file[CONF_URL_MAX * 2], data[CONF_URL_MAX * 2 + 256];
+    format_ipv4(x.address, addr);
+    format_ipv4(x.giaddr, gi);
+    /* The boot file comes from the config, but may hold a quote. */
+    log_escape(file, sizeof file, x.file, strlen(x.file));
+    for (char *q = file; *q; q++)
+        if (*q == '"' || *q == '\\')
+            *q = '_';
+    snprintf(data, sizeof data,
+             "{\"xid\":%u,\"address\":\"%s\",\"subnet\":\"%s\",\"client\":\"%s\",\"arch\":%d,"
+             "\"file\":\"%s\",\"giaddr\":\"%s\",\"why\":\"%s\"}",
+             x.xid, addr, x.subnet ? x.subnet : "", client, x.arch, file, gi,
+             x.drop != DHCP_DROP_NONE ? dhcp_drop_name(x.drop) : "");
+    const char *what = x.reply_type == 2   ? "offered"
+                       : x.reply_type == 5 ? "acknowledged"
+                       : x.reply_type == 6 ? "refused (NAK)"
+                                           : "";
+    if (what[0])
+        lifecycle_recordf(lc, kind, st, x.mac, data, "%s %s to a %s client%s%s", what, addr, client,
+                          file[0] ? ", boot file " : "", file);
+    else
+        lifecycle_recordf(lc, kind, st, x.mac, data, "%s: %s", kind + 5,
+                          x.drop != DHCP_DROP_NONE ? dhcp_drop_name(x.drop) : addr);
+}
+
 static void on_readable(evutil_socket_t fd, short what, void *arg)
 {
     (void)what;
@@ -228,7 +294,9 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
         if (!meta.local_addr)
             meta.local_addr = interface_address(fd, s->ifname);
         struct queued_reply *q = &svc->queue[svc->n_queued];
-        if (dhcp_server_handle(svc->srv, buf, (size_t)len, &meta, now, &q->reply) != 1)
+        int handled = dhcp_server_handle(svc->srv, buf, (size_t)len, &meta, now, &q->reply);
+        record_exchange(svc->srv);
+        if (handled != 1)
             continue;
         if (!q->reply.needs_commit) {
             send_reply(s, &q->reply); /* OFFER, NAK: nothing to make durable */
@@ -322,6 +390,56 @@ fail:
     return -EIO;
 }
 
+struct inv_acc {
+    struct dhcp_inventory_host *v;
+    size_t n, cap;
+};
+
+static int take_host(const struct host *h, void *arg)
+{
+    struct inv_acc *a = arg;
+    for (size_t i = 0; i < h->n_macs; i++) {
+        if (a->n == a->cap) {
+            size_t cap = a->cap ? a->cap * 2 : 64;
+            void *v = realloc(a->v, cap * sizeof *a->v);
+            if (!v)
+                return -ENOMEM;
+            a->v = v;
+            a->cap = cap;
+        }
+        struct dhcp_inventory_host *e = &a->v[a->n++];
+        memcpy(e->mac, h->macs[i], 6);
+        /* The static address belongs to the boot (first) MAC only. */
+        e->address = i == 0 ? h->address : 0;
+        snprintf(e->name, sizeof e->name, "%s", h->name);
+    }
+    return 0;
+}
+
+/* Reloads the hosts' MACs and static addresses when the table changed. */
+static void refresh_inventory(struct dhcp_service *svc)
+{
+    uint64_t stamp;
+    if (store_hosts_stamp(svc->store, &stamp) < 0 || (svc->inventory_loaded && stamp == svc->inventory_stamp))
+        return;
+    struct inv_acc a = {0};
+    if (store_host_list(svc->store, NULL, take_host, &a) == 0 && dhcp_server_set_inventory(svc->srv, a.v, a.n) == 0) {
+        svc->inventory_stamp = stamp;
+        svc->inventory_loaded = true;
+        log_debug("dhcp", "inventory: %zu host MACs", a.n);
+    } else {
+        log_warn("dhcp", "reading host records failed: %s", store_errmsg(svc->store));
+    }
+    free(a.v);
+}
+
+static void on_inventory_timer(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    refresh_inventory(arg);
+}
+
 static int load_one(const struct store_lease *l, void *arg)
 {
     return dhcp_server_load_lease(arg, l);
@@ -344,6 +462,14 @@ int dhcp_service_start(struct event_base *base, const struct conf *conf, struct 
         log_error("dhcp", "loading leases from the store failed");
         goto fail;
     }
+    refresh_inventory(svc);
+    svc->inventory_timer = event_new(base, -1, EV_PERSIST, on_inventory_timer, svc);
+    if (!svc->inventory_timer) {
+        r = -ENOMEM;
+        goto fail;
+    }
+    struct timeval every = {INVENTORY_POLL_MS / 1000, (INVENTORY_POLL_MS % 1000) * 1000};
+    evtimer_add(svc->inventory_timer, &every);
     if ((r = switch_sockets(svc, conf)) < 0)
         goto fail;
     svc->conf = conf;
@@ -379,10 +505,24 @@ void dhcp_service_stop(struct dhcp_service *svc)
         flush_queue(svc);
     if (svc->commit_timer)
         event_free(svc->commit_timer);
+    if (svc->inventory_timer)
+        event_free(svc->inventory_timer);
     for (size_t i = 0; i < svc->n_socks; i++)
         close_socket(svc->socks[i]);
     free(svc->socks);
     dhcp_server_free(svc->srv);
     free(svc->queue);
     free(svc);
+}
+
+unsigned dhcp_service_forget_mac(void *arg, const uint8_t mac[6], uint32_t keep)
+{
+    struct dhcp_service *svc = arg;
+    /* Called inside the birth's transaction: no commit of our own here.
+     * The server drops pending writes of the addresses it forgets. */
+    unsigned n = dhcp_server_forget_mac(svc->srv, mac, keep);
+    unsigned deleted = 0;
+    if (store_lease_delete_mac_except(svc->store, mac, keep, &deleted) < 0)
+        log_warn("dhcp", "removing stale leases failed: %s", store_errmsg(svc->store));
+    return n > deleted ? n : deleted;
 }

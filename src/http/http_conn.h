@@ -27,6 +27,24 @@ enum conn_state { C_READ, C_WRITE, C_LINGER, C_BODY, C_PENDING, C_STREAM };
 
 struct api_exchange; /* http_api_conn.c */
 
+/* A boot file or program on its way out, for the flight recorder: an
+ * http.file / http.program event when it is all sent (ok) or when the
+ * connection ends first (fail). */
+struct fetch_record {
+    bool active;
+    bool program;          /* /boot/program/... rather than a build file */
+    bool has_mac;          /* the client's MAC, from the lease of its address */
+    uint8_t mac[6];
+    char name[160];        /* escaped, JSON-safe */
+    char sha256[65];
+    char role[12];         /* kernel module loader state file */
+    char build[64];
+    int version;
+    bool range;
+    uint64_t bytes;        /* the response body length */
+    uint64_t started_ms;
+};
+
 struct conn {
     struct http_service *svc;
     int fd;
@@ -55,6 +73,7 @@ struct conn {
     int status;
 
     struct api_exchange *api; /* an API request in progress, or NULL */
+    struct fetch_record fetch;
 };
 
 struct http_service {

@@ -57,6 +57,10 @@
 #include "http/http_range.h"
 #include "http/http_request.h"
 #include "images/blobs.h"
+#include "boot/script.h"
+#include "lifecycle/discover.h"
+#include "lifecycle/lifecycle.h"
+#include "store/store_inventory.h"
 #include "tftp/tftp_path.h"
 #include "util/addr.h"
 #include "util/clock.h"
@@ -152,6 +156,83 @@ bool http_may_log_bad(void)
     return log_ratelimited_ok(&bad_log, "http");
 }
 
+/* ---- the flight recorder's view of file fetches ---- */
+
+static void json_safe_copy(char *dst, size_t cap, const char *src)
+{
+    char e[LOG_ESCAPED_SIZE(160)];
+    log_escape(e, sizeof e, src, strlen(src));
+    snprintf(dst, cap, "%.*s", (int)(cap - 1), e);
+    for (char *p = dst; *p; p++)
+        if (*p == '"' || *p == '\\')
+            *p = '_';
+}
+
+/* Starts the record of a file response: who (the MAC midwife leased the
+ * peer's address to), what (the blob's build and role). */
+static void fetch_begin(struct conn *c, bool program, const char *name, const char *sha, uint64_t bytes, bool range)
+{
+    struct lifecycle *lc = lifecycle_current();
+    struct fetch_record *f = &c->fetch;
+    memset(f, 0, sizeof *f);
+    if (!lc)
+        return;
+    f->active = true;
+    f->program = program;
+    f->bytes = bytes;
+    f->range = range;
+    f->started_ms = clock_mono_ms();
+    json_safe_copy(f->name, sizeof f->name, name);
+    struct store_lease l;
+    if (store_lease_get(c->svc->store, c->peer_addr, &l) == 0 && l.hwtype == 1 && l.hwaddr_len == 6) {
+        memcpy(f->mac, l.hwaddr, 6);
+        f->has_mac = true;
+    }
+    if (program) {
+        snprintf(f->role, sizeof f->role, "program");
+        return;
+    }
+    snprintf(f->sha256, sizeof f->sha256, "%s", sha);
+    struct build_file_ref ref;
+    if (strcmp(name, STATE_MODULE_NAME) == 0) {
+        snprintf(f->role, sizeof f->role, "state");
+    } else if (store_build_file_by_sha(c->svc->store, sha, &ref) == 0) {
+        snprintf(f->role, sizeof f->role, "%s", build_file_role_name(ref.role));
+        snprintf(f->build, sizeof f->build, "%s", ref.build);
+        f->version = ref.version;
+    } else {
+        snprintf(f->role, sizeof f->role, "file");
+    }
+}
+
+static void fetch_end(struct conn *c, bool complete)
+{
+    struct fetch_record *f = &c->fetch;
+    struct lifecycle *lc = lifecycle_current();
+    if (!f->active || !lc)
+        return;
+    f->active = false;
+    unsigned long long ms = (unsigned long long)(clock_mono_ms() - f->started_ms);
+    unsigned long long sent = complete ? f->bytes : f->bytes - (c->file_end - c->file_off);
+    char data[512];
+    const uint8_t *mac = f->has_mac ? f->mac : NULL;
+    if (f->program) {
+        snprintf(data, sizeof data, "{\"file\":\"%s\",\"bytes\":%llu,\"ms\":%llu%s}", f->name, sent, ms,
+                 complete ? "" : ",\"error\":\"connection ended early\"");
+        lifecycle_recordf(lc, "http.program", complete ? EVENT_OK : EVENT_FAIL, mac, data, "%s %s over HTTP to %s",
+                          complete ? "sent" : "cut short:", f->name, c->peer);
+        return;
+    }
+    snprintf(data, sizeof data,
+             "{\"name\":\"%s\",\"sha256\":\"%s\",\"role\":\"%s\",\"build\":\"%s\",\"version\":%d,"
+             "\"bytes\":%llu,\"ms\":%llu,\"range\":%s%s}",
+             f->name, f->sha256, f->role, f->build, f->version, sent, ms, f->range ? "true" : "false",
+             complete ? "" : ",\"error\":\"connection ended early\"");
+    lifecycle_recordf(lc, "http.file", complete ? EVENT_OK : EVENT_FAIL, mac, data, "%s %s (%s%s%s) to %s: %llu bytes",
+                      complete ? "sent" : "cut short:", f->name, f->role, f->build[0] ? " of " : "", f->build, c->peer,
+                      sent);
+}
+
 /* ---- connection lifetime ---- */
 
 void http_conn_free(struct conn *c)
@@ -161,6 +242,7 @@ void http_conn_free(struct conn *c)
      * deferred request or its stream is gone. */
     if (c->api)
         http_api_conn_gone(c);
+    fetch_end(c, false);
     if (c->prev)
         c->prev->next = c->next;
     else
@@ -482,6 +564,31 @@ typedef int (*render_fn)(const struct conf *, struct store *, const struct scrip
                          size_t *, char *, size_t);
 
 /* Renders a per-host text (iPXE script, ESXi boot.cfg) for mac. */
+/* Answers with a rendered script or boot.cfg, or with why not. */
+static void respond_render_result(struct conn *c, const struct http_request *req, const uint8_t mac[6], int rc,
+                                  char *text, size_t len, const char *err, const char *what)
+{
+    if (rc < 0) {
+        char macs[MAC_STRLEN];
+        /* -ENOENT: the build the host (or the default) names is gone, or
+         * for boot.cfg the host does not boot ESXi; anything else is our
+         * fault (a template, the store). */
+        if (rc != -ENOENT)
+            http_count_error("internal");
+        if (http_may_log_bad()) {
+            char e[LOG_ESCAPED_SIZE(256)];
+            log_warn("http", "%s for %s failed: %s (%s)", what, format_mac(mac, macs),
+                     log_escape(e, sizeof e, err, strlen(err)), strerror(-rc));
+        }
+        if (rc == -ENOENT)
+            respond_text(c, req, 404, "no build for this host\n", false);
+        else
+            respond_text(c, req, 500, "cannot render the boot script\n", false);
+        return;
+    }
+    respond_memory(c, req, "text/plain; charset=utf-8", text, len);
+}
+
 static void respond_rendered(struct conn *c, const struct http_request *req, const uint8_t mac[6],
                              render_fn render, const char *what)
 {
@@ -496,25 +603,36 @@ static void respond_rendered(struct conn *c, const struct http_request *req, con
     char *text = NULL, err[256] = "";
     size_t len = 0;
     int rc = render(svc->conf, svc->store, &sreq, &text, &len, err, sizeof err);
-    if (rc < 0) {
-        char macs[MAC_STRLEN];
-        /* -ENOENT: the build the host (or the default) names is gone, or
-         * for boot.cfg the host does not boot ESXi; anything else is our
-         * fault (a template, the store). */
-        if (rc != -ENOENT)
-            http_count_error("internal");
-        if (http_may_log_bad()) {
-            char e[LOG_ESCAPED_SIZE(sizeof err)];
-            log_warn("http", "%s for %s failed: %s (%s)", what, format_mac(mac, macs),
-                     log_escape(e, sizeof e, err, strlen(err)), strerror(-rc));
-        }
-        if (rc == -ENOENT)
-            respond_text(c, req, 404, "no build for this host\n", false);
-        else
-            respond_text(c, req, 500, "cannot render the boot script\n", false);
+    respond_render_result(c, req, mac, rc, text, len, err, what);
+}
+
+/* The script when the lifecycle runs (midwife serve): rules for unknown
+ * machines, a boot token for the address leased to the MAC. iPXE may
+ * add what it knows (?uuid=${uuid}&serial=${serial}...) for the rules. */
+static void respond_lifecycle_script(struct conn *c, const struct http_request *req, const uint8_t mac[6],
+                                     const char *query, size_t query_len)
+{
+    char base[CONF_URL_MAX + 1];
+    if (base_url(c, base, sizeof base) < 0) {
+        http_count_error("internal");
+        respond_text(c, req, 500, "internal error\n", false);
         return;
     }
-    respond_memory(c, req, "text/plain; charset=utf-8", text, len);
+    char uuid[64], serial[HOST_SERIAL_MAX], vendor[128], model[128];
+    struct script_ask ask = {.peer = c->peer_addr, .base_url = base};
+    memcpy(ask.mac, mac, 6);
+    if (http_query_get(query, query_len, "uuid", uuid, sizeof uuid) == 0)
+        ask.uuid = uuid;
+    if (http_query_get(query, query_len, "serial", serial, sizeof serial) == 0)
+        ask.serial = serial;
+    if (http_query_get(query, query_len, "vendor", vendor, sizeof vendor) == 0)
+        ask.vendor = vendor;
+    if (http_query_get(query, query_len, "model", model, sizeof model) == 0)
+        ask.model = model;
+    char *text = NULL, err[256] = "";
+    size_t len = 0;
+    int rc = lifecycle_script_for(lifecycle_current(), &ask, &text, &len, err, sizeof err);
+    respond_render_result(c, req, mac, rc, text, len, err, "script");
 }
 
 /* /boot/ipxe?mac=aa:bb:cc:dd:ee:ff (or aa-bb-...) */
@@ -534,7 +652,10 @@ static void route_ipxe(struct conn *c, const struct http_request *req, const cha
         respond_text(c, req, 400, "bad mac parameter (expected aa:bb:cc:dd:ee:ff or aa-bb-cc-dd-ee-ff)\n", false);
         return;
     }
-    respond_rendered(c, req, mac, boot_script_for, "script");
+    if (lifecycle_current())
+        respond_lifecycle_script(c, req, mac, query, query_len);
+    else
+        respond_rendered(c, req, mac, boot_script_for, "script");
 }
 
 /* /boot/esxi/<aa-bb-cc-dd-ee-ff>/boot.cfg: what the esxi script points
@@ -606,6 +727,8 @@ static void route_file(struct conn *c, const struct http_request *req, const cha
     snprintf(etag, sizeof etag, "\"%s\"", sha);
     respond_file(c, req, fd, size, etag, (int64_t)st.st_mtim.tv_sec,
                  "public, max-age=31536000, immutable");
+    if (req->method == HTTP_GET && c->file_fd >= 0)
+        fetch_begin(c, false, slash + 1, sha, c->file_end - c->file_off, c->status == 206);
 }
 
 /* /boot/program/<rel>: boot programs for UEFI HTTP Boot, from the TFTP
@@ -659,6 +782,8 @@ static void route_program(struct conn *c, const struct http_request *req, const 
     char etag[64];
     make_etag(&st, etag, sizeof etag);
     respond_file(c, req, fd, size, etag, (int64_t)st.st_mtim.tv_sec, NULL);
+    if (req->method == HTTP_GET && c->file_fd >= 0)
+        fetch_begin(c, true, checked, NULL, c->file_end - c->file_off, c->status == 206);
 }
 
 static void log_bad_request(struct conn *c, const char *what, const char *detail, size_t len)
@@ -889,6 +1014,7 @@ int http_conn_write(struct conn *c)
             goto wait;
     }
     /* done */
+    fetch_end(c, true);
     if (c->corked) {
         int off = 0;
         setsockopt(c->fd, IPPROTO_TCP, TCP_CORK, &off, sizeof off);

@@ -46,6 +46,15 @@ void lifecycle_record(struct lifecycle *lc, const struct event *ev);
 void lifecycle_recordf(struct lifecycle *lc, const char *kind, enum event_status status, const uint8_t *mac,
                        const char *data, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 
+/* The same for an event about host h (its name, id, primary MAC, boot). */
+void lifecycle_record_host(struct lifecycle *lc, const struct host *h, const char *kind, enum event_status status,
+                           const char *data, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+
+/* Wall clock in milliseconds (event times, token expiry). */
+int64_t lifecycle_now_ms(void);
+const struct conf *lifecycle_conf(const struct lifecycle *lc);
+struct store *lifecycle_store(const struct lifecycle *lc);
+
 /* Moves host h to state s with reason, in the store (h is updated too),
  * records state.changed and fires the state's hooks. A move to the state
  * it is in only refreshes the reason. */

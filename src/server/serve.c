@@ -15,6 +15,7 @@
 #include "boot/script.h"
 #include "http/http_api.h"
 #include "http/http_service.h"
+#include "lifecycle/birth.h"
 #include "lifecycle/lifecycle.h"
 #include "store/store.h"
 #include "tftp/tftp_service.h"
@@ -218,6 +219,8 @@ int serve_main(int argc, char **argv)
     }
     if (s.conf->dhcp_enabled && dhcp_service_start(s.base, s.conf, s.store, &s.dhcp) < 0)
         goto out;
+    if (s.dhcp)
+        lifecycle_set_lease_cleaner(s.lc, dhcp_service_forget_mac, s.dhcp);
     if (s.conf->tftp_enabled && tftp_service_start(s.base, s.conf, &s.tftp) < 0)
         goto out;
     if (s.conf->http_enabled && http_service_start(s.base, s.conf, s.store, &s.http) < 0)

@@ -25,6 +25,7 @@ enum {
     Q_BUILD_COUNT,
     Q_BUILD_USED,
     Q_BUILD_DELETE,
+    Q_FILE_BY_SHA,
     Q_END
 };
 _Static_assert(Q_END <= STORE_SLOTS_INVENTORY, "store_build.c needs more statement slots");
@@ -466,4 +467,24 @@ int store_build_delete(struct store *st, const char *name, int version)
 fail:
     store_txn_rollback(st, &t);
     return r;
+}
+
+int store_build_file_by_sha(struct store *st, const char *sha256, struct build_file_ref *out)
+{
+    STMT(st, Q_FILE_BY_SHA,
+         "SELECT f.role, b.name, b.version FROM build_files f JOIN builds b ON b.id = f.build_id"
+         " WHERE f.sha256 = ? ORDER BY b.version DESC LIMIT 1");
+    sqlite3_bind_text(s, 1, sha256, -1, SQLITE_STATIC);
+    int r = sqlite3_step(s);
+    int ret = -ENOENT;
+    if (r == SQLITE_ROW) {
+        out->role = (enum build_file_role)sqlite3_column_int(s, 0);
+        snprintf(out->build, sizeof out->build, "%s", (const char *)sqlite3_column_text(s, 1));
+        out->version = sqlite3_column_int(s, 2);
+        ret = 0;
+    } else if (r != SQLITE_DONE) {
+        ret = -EIO;
+    }
+    sqlite3_reset(s);
+    return ret;
 }

@@ -99,4 +99,13 @@ int store_build_foreach(struct store *st, int (*cb)(const struct build *, void *
  * later gc removes unreferenced ones). */
 int store_build_delete(struct store *st, const char *name, int version);
 
+/* Which build a blob belongs to, and as what (the newest version that
+ * has it), for the flight recorder. -ENOENT when no build has it. */
+struct build_file_ref {
+    enum build_file_role role;
+    char build[BUILD_NAME_MAX];
+    int version;
+};
+int store_build_file_by_sha(struct store *st, const char *sha256, struct build_file_ref *out);
+
 #endif

@@ -16,6 +16,7 @@
 
 #include "tftp/tftp_request.h"
 #include "tftp/tftp_transfer.h"
+#include "lifecycle/lifecycle.h"
 #include "util/clock.h"
 #include "util/log.h"
 #include "util/metrics.h"
@@ -35,6 +36,9 @@ struct xfer {
     uint64_t started_ms, counted_bytes;
     char peer[INET_ADDRSTRLEN + 8];
     char name[NAME_LOG];
+    uint32_t peer_addr;    /* host byte order */
+    bool has_mac;          /* the peer's MAC, from midwife's lease of its address */
+    uint8_t mac[6];
 };
 
 struct tftp_service {
@@ -198,6 +202,74 @@ static int xfer_flush(struct xfer *x)
     return err;
 }
 
+/* TFTP knows addresses, the flight recorder wants machines: the MAC is
+ * the one midwife leased the peer's address to (none: recorded without). */
+static void lookup_mac(struct xfer *x)
+{
+    struct lifecycle *lc = lifecycle_current();
+    struct store_lease l;
+    if (lc && store_lease_get(lifecycle_store(lc), x->peer_addr, &l) == 0 && l.hwtype == 1 && l.hwaddr_len == 6) {
+        memcpy(x->mac, l.hwaddr, 6);
+        x->has_mac = true;
+    }
+}
+
+/* A file name fit for a JSON string: the logged form, quotes replaced. */
+static const char *json_safe(const char *s, char *out, size_t len)
+{
+    snprintf(out, len, "%s", s);
+    for (char *p = out; *p; p++)
+        if (*p == '"' || *p == '\\')
+            *p = '_';
+    return out;
+}
+
+/* What a file is to the boot (docs/events.md): iPXE scripts, else the
+ * boot programs TFTP exists for. */
+static const char *tftp_role(const char *name)
+{
+    size_t n = strlen(name);
+    return n >= 5 && strcmp(name + n - 5, ".ipxe") == 0 ? "script" : "program";
+}
+
+static void record_end(struct xfer *x, bool unreachable, uint64_t ms)
+{
+    struct lifecycle *lc = lifecycle_current();
+    if (!lc)
+        return;
+    struct tftp_transfer *t = x->t;
+    enum tftp_end end = tftp_transfer_end(t);
+    char file[NAME_LOG], data[NAME_LOG + 160];
+    json_safe(x->name, file, sizeof file);
+    const char *msg = "";
+    uint16_t code = end == TFTP_END_CLIENT_ERROR ? tftp_transfer_client_error(t, &msg) : 0;
+    unsigned long long bytes = (unsigned long long)tftp_transfer_bytes_sent(t);
+    const uint8_t *mac = x->has_mac ? x->mac : NULL;
+    if (!unreachable && end == TFTP_END_COMPLETE) {
+        snprintf(data, sizeof data, "{\"file\":\"%s\",\"role\":\"%s\",\"bytes\":%llu,\"ms\":%llu,\"blksize\":%u,\"windowsize\":%u}",
+                 file, tftp_role(file), bytes, (unsigned long long)ms, tftp_transfer_blksize(t), tftp_transfer_windowsize(t));
+        lifecycle_recordf(lc, "tftp.done", EVENT_OK, mac, data, "sent %s to %s: %llu bytes in %llu ms", x->name,
+                          x->peer, bytes, (unsigned long long)ms);
+    } else if (!unreachable && end == TFTP_END_CLIENT_ERROR) {
+        /* Error 8 after the OACK, with nothing sent, is the size probe
+         * UEFI firmware makes before the real transfer. */
+        bool probe = code == TFTP_EOPTNEG && bytes == 0;
+        char em[64];
+        snprintf(data, sizeof data, "{\"file\":\"%s\",\"role\":\"%s\",\"after_probe\":%s,\"error\":%u,\"bytes\":%llu}", file,
+                 tftp_role(file), probe ? "true" : "false", code, bytes);
+        lifecycle_recordf(lc, "tftp.abort", probe ? EVENT_INFO : EVENT_FAIL, mac, data,
+                          "%s: %s ended the transfer (error %u \"%s\")%s", x->name, x->peer, code,
+                          log_escape(em, sizeof em, msg, strlen(msg)), probe ? ": size probe" : "");
+    } else {
+        const char *why = unreachable ? "unreachable" : tftp_end_name(end);
+        snprintf(data, sizeof data, "{\"file\":\"%s\",\"role\":\"%s\",\"error\":\"%s\",\"bytes\":%llu,\"ms\":%llu}", file,
+                 tftp_role(file), why,
+                 bytes, (unsigned long long)ms);
+        lifecycle_recordf(lc, "tftp.error", EVENT_FAIL, mac, data, "%s to %s failed: %s after %llu ms", x->name,
+                          x->peer, why, (unsigned long long)ms);
+    }
+}
+
 static void xfer_finish(struct xfer *x, bool unreachable)
 {
     struct tftp_transfer *t = x->t;
@@ -206,6 +278,7 @@ static void xfer_finish(struct xfer *x, bool unreachable)
     const char *msg;
     uint16_t code;
 
+    record_end(x, unreachable, ms);
     if (unreachable) {
         count(m_failed, COUNT(m_failed), "unreachable");
         log_info("tftp", "%s: client %s went away (port unreachable)", x->name, x->peer);
@@ -326,6 +399,15 @@ static void xfer_start(struct tftp_service *svc, struct tftp_transfer *t, const 
     x->started_ms = clock_mono_ms();
     format_peer(peer, x->peer, sizeof x->peer);
     log_escape(x->name, sizeof x->name, name, name_len);
+    x->peer_addr = ntohl(peer->sin_addr.s_addr);
+    lookup_mac(x);
+    if (lifecycle_current()) {
+        char file[NAME_LOG], data[NAME_LOG + 120];
+        snprintf(data, sizeof data, "{\"file\":\"%s\",\"role\":\"%s\",\"blksize\":%u,\"windowsize\":%u}",
+                 json_safe(x->name, file, sizeof file), tftp_role(file), tftp_transfer_blksize(t), tftp_transfer_windowsize(t));
+        lifecycle_recordf(lifecycle_current(), "tftp.start", EVENT_INFO, x->has_mac ? x->mac : NULL, data,
+                          "%s requested by %s", x->name, x->peer);
+    }
     x->next = svc->xfers;
     if (svc->xfers)
         svc->xfers->prev = x;

@@ -116,6 +116,35 @@ static void linux_build_renders_kernel_every_initrd_and_cmdline(void **state)
                   "boot\n");
 }
 
+/* A stateless host's saved state is the last module, after the layered
+ * ones, and the token rides on the command line. */
+static void saved_state_is_the_last_module_and_token_on_cmdline(void **state)
+{
+    (void)state;
+    struct fixture f;
+    linux_build(&f);
+    f.req.state_sha256 = S1;
+    f.req.token = "ab12";
+    expect_script(&f, true, true, "linux+state",
+                  "#!ipxe\n"
+                  "# midwife: host node1, build debian v3 (linux)\n"
+                  "kernel " F(S1, "vmlinuz") " initrd=initrd.gz initrd=extra.cpio initrd=drivers.cpio"
+                  " initrd=" STATE_MODULE_NAME " quiet ip=dhcp midwife.url=" URL " midwife.token=ab12 console=ttyS0\n"
+                  "initrd " F(S2, "initrd.gz") "\n"
+                  "initrd " F(S3, "extra.cpio") "\n"
+                  "initrd " F(S4, "drivers.cpio") "\n"
+                  "initrd " F(S1, STATE_MODULE_NAME) "\n"
+                  "boot\n");
+    /* Other kinds never load it. */
+    f.build.kind = BUILD_CHAIN;
+    char err[256];
+    int r;
+    char *out = render(&f, true, true, &r, err, sizeof err);
+    assert_int_equal(r, 0);
+    assert_null(strstr(out, STATE_MODULE_NAME));
+    free(out);
+}
+
 static void vlan_host_gets_vcreate_with_fallback_and_vlan_on_cmdline(void **state)
 {
     (void)state;
@@ -467,6 +496,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(linux_build_renders_kernel_every_initrd_and_cmdline),
+        cmocka_unit_test(saved_state_is_the_last_module_and_token_on_cmdline),
         cmocka_unit_test(vlan_host_gets_vcreate_with_fallback_and_vlan_on_cmdline),
         cmocka_unit_test(esxi_build_boots_its_loader_with_per_host_boot_cfg),
         cmocka_unit_test(esxi_boot_cfg_lists_modules_in_order_with_vlan),

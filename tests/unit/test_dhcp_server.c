@@ -506,6 +506,94 @@ static void unknown_pxe_client_is_ignored_but_plain_client_served(void **state)
     assert_string_equal((const char *)f->reply.data + 108, "undionly.kpxe");
 }
 
+/* Host records reach DHCP as known clients and static addresses. */
+static void inventory_hosts_are_known_and_get_their_static_address(void **state)
+{
+    struct fx *f = *state;
+    f->conf->unknown_clients = UNKNOWN_IGNORE;
+    static const char vc[] = "PXEClient:Arch:00000:UNDI:002001";
+    static const uint8_t MAC_INV[6] = {0x52, 0x54, 0x00, 0xcc, 0x00, 0x03};
+    struct dhcp_inventory_host inv[] = {
+        {.mac = {0x52, 0x54, 0x00, 0xaa, 0x00, 0x01}, .address = 0, .name = "plain-record"},
+        {.mac = {0x52, 0x54, 0x00, 0xcc, 0x00, 0x03}, .address = 0, .name = "esx-7"},
+    };
+    inv[1].address = ip("10.213.0.77");
+    assert_int_equal(dhcp_server_set_inventory(f->srv, inv, 2), 0);
+    /* MAC_A has a record without an address: known, so its PXE DISCOVER
+     * is answered from the pool. */
+    req_begin(&f->req, DHCPDISCOVER, MAC_A, 1);
+    req_opt(&f->req, OPT_VENDOR_CLASS, vc, sizeof vc - 1);
+    req_end(&f->req);
+    assert_int_equal(handle(f, NOW), 1);
+    assert_int_not_equal(yiaddr(f), ip("10.213.0.77"));
+    /* MAC_B has none: ignored. */
+    req_begin(&f->req, DHCPDISCOVER, MAC_B, 2);
+    req_opt(&f->req, OPT_VENDOR_CLASS, vc, sizeof vc - 1);
+    req_end(&f->req);
+    assert_int_equal(handle(f, NOW), 0);
+    assert_int_equal(dhcp_server_last_drop(f->srv), DHCP_DROP_UNKNOWN_CLIENT);
+    /* The static address goes to its host, with the host's name. */
+    assert_int_equal(dora(f, MAC_INV, NOW), ip("10.213.0.77"));
+    size_t n;
+    const uint8_t *v = reply_opt(f->reply.data, f->reply.len, OPT_HOSTNAME, &n);
+    assert_non_null(v);
+    assert_memory_equal(v, "esx-7", 5);
+    /* Nobody else gets it, even by asking. */
+    f->conf->unknown_clients = UNKNOWN_BOOT;
+    req_begin(&f->req, DHCPDISCOVER, MAC_B, 3);
+    req_opt_addr(&f->req, OPT_REQUESTED_ADDR, ip("10.213.0.77"));
+    req_end(&f->req);
+    assert_int_equal(handle(f, NOW), 1);
+    assert_int_not_equal(yiaddr(f), ip("10.213.0.77"));
+    /* The flight recorder's view of the last exchange. */
+    struct dhcp_exchange x;
+    dhcp_server_last_exchange(f->srv, &x);
+    assert_true(x.parsed && x.has_mac);
+    assert_memory_equal(x.mac, MAC_B, 6);
+    assert_int_equal(x.msg_type, DHCPDISCOVER);
+    assert_int_equal(x.reply_type, DHCPOFFER);
+    assert_int_equal(x.address, yiaddr(f));
+    assert_string_equal(x.subnet, f->conf->subnets[0].name);
+    /* Replaced as a whole: the record is gone, so is the reservation. */
+    assert_int_equal(dhcp_server_set_inventory(f->srv, NULL, 0), 0);
+    f->conf->unknown_clients = UNKNOWN_IGNORE;
+    req_begin(&f->req, DHCPDISCOVER, MAC_A, 4);
+    req_opt(&f->req, OPT_VENDOR_CLASS, vc, sizeof vc - 1);
+    req_end(&f->req);
+    assert_int_equal(handle(f, NOW), 0);
+}
+
+/* The birth's cleanup: a MAC's leases but one are forgotten. */
+static void forget_mac_keeps_one_lease_and_frees_the_rest(void **state)
+{
+    struct fx *f = *state;
+    uint32_t a = dora(f, MAC_A, NOW);
+    /* A second lease for the same MAC, on the relayed subnet. */
+    req_begin(&f->req, DHCPDISCOVER, MAC_A, 9);
+    req_set_giaddr(&f->req, ip("10.214.0.1"));
+    req_end(&f->req);
+    assert_int_equal(handle(f, NOW), 1);
+    uint32_t b = yiaddr(f);
+    req_begin(&f->req, DHCPREQUEST, MAC_A, 10);
+    req_set_giaddr(&f->req, ip("10.214.0.1"));
+    req_opt_addr(&f->req, OPT_SERVER_ID, ip("10.213.0.1"));
+    req_opt_addr(&f->req, OPT_REQUESTED_ADDR, b);
+    req_end(&f->req);
+    assert_int_equal(handle(f, NOW), 1);
+    assert_int_equal(reply_type(f), DHCPACK);
+    assert_int_equal(dhcp_server_forget_mac(f->srv, MAC_A, a), 1);
+    /* Its pending write is gone, so the row cannot come back. */
+    const struct store_lease *w;
+    size_t np = dhcp_server_pending(f->srv, &w);
+    for (size_t i = 0; i < np; i++)
+        assert_int_not_equal(w[i].address, b);
+    /* The forgotten record belongs to nobody; the kept one is untouched. */
+    assert_int_equal(dhcp_server_lease(f->srv, b)->hwaddr_len, 0);
+    assert_int_equal(dhcp_server_lease(f->srv, a)->hwaddr_len, 6);
+    assert_int_equal(dhcp_server_forget_mac(f->srv, MAC_A, 0), 1);
+    assert_int_equal(dhcp_server_lease(f->srv, a)->hwaddr_len, 0);
+}
+
 static void parameter_request_list_order_is_honoured(void **state)
 {
     struct fx *f = *state;
@@ -657,6 +745,8 @@ int main(void)
         T(discover_from_unknown_network_is_dropped),
         T(option82_is_echoed_and_recorded),
         T(reservation_gets_fixed_address_and_hostname),
+        T(inventory_hosts_are_known_and_get_their_static_address),
+        T(forget_mac_keeps_one_lease_and_frees_the_rest),
         T(discover_honours_free_requested_address),
         T(decline_quarantines_address),
         T(release_marks_lease_released),

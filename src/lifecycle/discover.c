@@ -1,0 +1,262 @@
+/* Script requests: rules for unknown machines, boot tokens for known ones
+ * (see discover.h). */
+#include "lifecycle/discover.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "boot/script.h"
+#include "inventory/rules.h"
+#include "lifecycle/birth.h"
+#include "util/addr.h"
+#include "util/log.h"
+
+#define RULES_MAX 4096
+
+struct rules_acc {
+    struct rule *v;
+    size_t n, cap;
+};
+
+static int take_rule(const struct rule *r, void *arg)
+{
+    struct rules_acc *a = arg;
+    if (a->n == RULES_MAX)
+        return 1;
+    if (a->n == a->cap) {
+        size_t cap = a->cap ? a->cap * 2 : 16;
+        struct rule *v = realloc(a->v, cap * sizeof *v);
+        if (!v)
+            return -ENOMEM;
+        a->v = v;
+        a->cap = cap;
+    }
+    struct rule *c = &a->v[a->n];
+    *c = *r;
+    c->match = strdup(r->match ? r->match : "{}");
+    c->labels = strdup(r->labels ? r->labels : "{}");
+    if (!c->match || !c->labels) {
+        rule_clear(c);
+        return -ENOMEM;
+    }
+    a->n++;
+    return 0;
+}
+
+int lifecycle_rules_load(struct lifecycle *lc, struct rule **rules, size_t *n)
+{
+    struct rules_acc a = {0};
+    int r = store_rule_list(lifecycle_store(lc), take_rule, &a);
+    if (r < 0) {
+        lifecycle_rules_free(a.v, a.n);
+        return r;
+    }
+    *rules = a.v;
+    *n = a.n;
+    return 0;
+}
+
+void lifecycle_rules_free(struct rule *rules, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        rule_clear(&rules[i]);
+    free(rules);
+}
+
+/* Option 82 sub-option code's value inside the raw option, or NULL. */
+static const uint8_t *relay_sub(const uint8_t *p, size_t len, uint8_t code, size_t *sub_len)
+{
+    size_t i = 0;
+    while (i + 2 <= len) {
+        uint8_t c = p[i], l = p[i + 1];
+        if (i + 2 + l > len)
+            return NULL;
+        if (c == code) {
+            *sub_len = l;
+            return p + i + 2;
+        }
+        i += 2u + l;
+    }
+    return NULL;
+}
+
+static void uuid_text(const uint8_t u[16], char out[HOST_UUID_LEN + 1])
+{
+    snprintf(out, HOST_UUID_LEN + 1,
+             "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", u[0], u[1], u[2], u[3], u[4],
+             u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12], u[13], u[14], u[15]);
+}
+
+void lifecycle_subject_for(struct lifecycle *lc, const uint8_t mac[6], const char *uuid, const char *serial,
+                           const char *vendor, const char *model, struct rule_subject *s, struct subject_keep *keep)
+{
+    memset(s, 0, sizeof *s);
+    memset(keep, 0, sizeof *keep);
+    s->has_mac = true;
+    memcpy(s->mac, mac, 6);
+    s->arch = -1;
+    s->serial = serial && *serial ? serial : NULL;
+    s->vendor = vendor && *vendor ? vendor : NULL;
+    s->model = model && *model ? model : NULL;
+    if (uuid && *uuid) {
+        for (size_t i = 0; i < HOST_UUID_LEN && uuid[i]; i++)
+            keep->uuid[i] = (char)tolower((unsigned char)uuid[i]);
+        s->uuid = keep->uuid;
+    }
+    struct store_lease l;
+    if (store_lease_by_mac(lifecycle_store(lc), mac, &l) == 0) {
+        s->arch = l.arch;
+        snprintf(keep->subnet, sizeof keep->subnet, "%s", l.subnet);
+        s->subnet = keep->subnet[0] ? keep->subnet : NULL;
+        if (!s->uuid && l.has_uuid) {
+            uuid_text(l.uuid, keep->uuid);
+            s->uuid = keep->uuid;
+        }
+        keep->relay_len = l.relay_info_len;
+        memcpy(keep->relay, l.relay_info, l.relay_info_len);
+        s->circuit_id = relay_sub(keep->relay, keep->relay_len, 1, &s->circuit_id_len);
+        s->remote_id = relay_sub(keep->relay, keep->relay_len, 2, &s->remote_id_len);
+    }
+}
+
+/* An unknown machine: the first matching rule creates its record. 1 when
+ * a record was created into *h, 0 when no rule matched. */
+static int discover(struct lifecycle *lc, const struct script_ask *ask, struct host *h)
+{
+    struct rule_subject s;
+    struct subject_keep keep;
+    lifecycle_subject_for(lc, ask->mac, ask->uuid, ask->serial, ask->vendor, ask->model, &s, &keep);
+    struct rule *rules = NULL;
+    size_t n = 0;
+    if (lifecycle_rules_load(lc, &rules, &n) < 0)
+        return -EIO;
+    /* First match wins; its line is the reason the record exists. */
+    char why[RULE_WHY_MAX];
+    int at = -1;
+    for (size_t i = 0; i < n && at < 0; i++)
+        if (rule_matches(&rules[i], &s, why, sizeof why))
+            at = (int)i;
+    int ret = 0;
+    if (at >= 0) {
+        const struct rule *r = &rules[at];
+        int e = host_init(h);
+        if (e < 0) {
+            ret = e;
+            goto out;
+        }
+        char hexmac[13];
+        snprintf(hexmac, sizeof hexmac, "%02x%02x%02x%02x%02x%02x", ask->mac[0], ask->mac[1], ask->mac[2],
+                 ask->mac[3], ask->mac[4], ask->mac[5]);
+        snprintf(h->name, sizeof h->name, "host-%s", hexmac);
+        memcpy(h->macs[0], ask->mac, 6);
+        h->n_macs = 1;
+        if (s.uuid && host_uuid_valid(s.uuid))
+            snprintf(h->uuid, sizeof h->uuid, "%s", s.uuid);
+        snprintf(h->build, sizeof h->build, "%s", r->build);
+        h->build_version = r->build_version;
+        snprintf(h->profile, sizeof h->profile, "%s", r->profile);
+        if (r->mode >= 0)
+            h->mode = (enum host_mode)r->mode;
+        free(h->labels);
+        h->labels = strdup(r->labels);
+        const char *where = NULL;
+        if (!h->labels || (e = store_host_put(lifecycle_store(lc), h, &where)) < 0) {
+            char m[18];
+            log_warn("lifecycle", "rule %s matched %s but its record could not be created (%s%s)", r->name,
+                     format_mac(ask->mac, m), where ? "conflict on " : "", where ? where : strerror(-e));
+            host_clear(h);
+            ret = -EIO;
+            goto out;
+        }
+        char reason[HOST_REASON_MAX];
+        snprintf(reason, sizeof reason, "rule %s matched: %.160s", r->name, why);
+        lifecycle_transition(lc, h, HOST_DISCOVERED, reason);
+        ret = 1;
+    }
+out:
+    lifecycle_rules_free(rules, n);
+    return ret;
+}
+
+int lifecycle_script_for(struct lifecycle *lc, const struct script_ask *ask, char **out, size_t *outlen, char *err,
+                         size_t errlen)
+{
+    struct store *st = lifecycle_store(lc);
+    const struct conf *conf = lifecycle_conf(lc);
+    struct host h;
+    bool have = store_host_by_mac(st, ask->mac, &h) == 0;
+    if (!have) {
+        int r = discover(lc, ask, &h);
+        if (r < 0)
+            return r == -ENOMEM ? -ENOMEM : -EIO;
+        have = r == 1;
+    }
+    char token[BOOT_TOKEN_LEN + 1] = "";
+    char why[160] = "";
+    char a[IPV4_STRLEN], b[IPV4_STRLEN];
+    if (have && h.state == HOST_RETIRED) {
+        snprintf(why, sizeof why, "host is retired");
+    } else if (have) {
+        /* The lease at the asking address must be this MAC's: a machine
+         * may hold stale leases elsewhere, but it speaks from this one. */
+        struct store_lease l;
+        int64_t now_s = lifecycle_now_ms() / 1000;
+        bool at_peer = store_lease_get(st, ask->peer, &l) == 0 && l.hwtype == 1 && l.hwaddr_len == 6 &&
+                       memcmp(l.hwaddr, ask->mac, 6) == 0;
+        if (!at_peer && store_lease_by_mac(st, ask->mac, &l) < 0)
+            snprintf(why, sizeof why, "no lease for this MAC: no boot token");
+        else if (!at_peer)
+            snprintf(why, sizeof why, "asked from %s, but the MAC's lease is %s: no boot token",
+                     format_ipv4(ask->peer, a), format_ipv4(l.address, b));
+        else if (l.state != LEASE_BOUND || l.expires <= now_s)
+            snprintf(why, sizeof why, "the lease of %s is not bound: no boot token", format_ipv4(l.address, a));
+        else if (lifecycle_boot_begin(lc, &h, token, "boot script served to its leased address") < 0)
+            snprintf(why, sizeof why, "the boot token could not be made");
+    }
+
+    struct build build = {0};
+    const char *bname = have ? h.build : "";
+    int bver = have ? h.build_version : 0;
+    if (!bname[0])
+        bname = conf->boot_default_build;
+    bool retired = have && h.state == HOST_RETIRED;
+    int r = 0;
+    if (bname[0] && !retired && (r = store_build_get(st, bname, bver, &build)) < 0) {
+        snprintf(err, errlen, "build %s%s: not found", bname, bver ? "@version" : "");
+        lifecycle_recordf(lc, "http.error", EVENT_FAIL, ask->mac, NULL, "script: build %s not found", bname);
+        if (have)
+            host_clear(&h);
+        return -ENOENT;
+    }
+    struct script_request req = {.mac = ask->mac, .base_url = ask->base_url, .token = token[0] ? token : NULL};
+    /* A stateless host gets its saved state back as its last module. */
+    struct state_archive sa;
+    if (have && h.mode == HOST_MODE_STATELESS && store_state_get(st, h.id, &sa) == 0)
+        req.state_sha256 = sa.sha256;
+    bool has_build = bname[0] && !retired;
+    r = boot_script_render(conf, have ? &h : NULL, has_build ? &build : NULL, &req, out, outlen, err, errlen);
+
+    char data[256];
+    snprintf(data, sizeof data, "{\"build\":\"%s\",\"version\":%d,\"kind\":\"%s\",\"token\":%s,\"known\":%s}",
+             has_build ? build.name : "", has_build ? build.version : 0,
+             has_build ? build_kind_name(build.kind) : "exit", token[0] ? "true" : "false", have ? "true" : "false");
+    if (r < 0) {
+        char e[200];
+        lifecycle_recordf(lc, "http.error", EVENT_FAIL, ask->mac, data, "script could not be rendered: %s",
+                          log_escape(e, sizeof e, err, strlen(err)));
+    } else if (have) {
+        lifecycle_record_host(lc, &h, "http.script", EVENT_OK, data, "script served to %s: %s%s%s",
+                              format_ipv4(ask->peer, a), has_build ? build.name : "exit", why[0] ? "; " : "", why);
+    } else {
+        lifecycle_recordf(lc, "http.script", EVENT_OK, ask->mac, data,
+                          "script served to %s: unknown machine, no rule matched: %s", format_ipv4(ask->peer, a),
+                          has_build ? build.name : "exit to the next boot device");
+    }
+    build_clear(&build);
+    if (have)
+        host_clear(&h);
+    return r;
+}
