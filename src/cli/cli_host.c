@@ -108,7 +108,6 @@ static int cmd_list(int argc, char **argv, struct cli_globals *g)
 struct field_opts {
     json_t *fields; /* what the command line sets */
     json_t *labels, *vars; /* KEY=VALUE given; "" values remove */
-    bool bad;
 };
 
 static int kv_into(json_t *obj, const char *arg, const char *opt)

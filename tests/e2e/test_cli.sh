@@ -54,6 +54,11 @@ mw() {
   shift
   with_timeout 60 ip netns exec "$NS" "$MIDWIFE" "$@" >"$T/out/$name" 2>"$T/out/$name.err" <"${MW_IN:-/dev/null}"
   RC=$?
+  # A sanitizer build of the CLI reports on stderr.
+  if grep -q 'ERROR: AddressSanitizer\|ERROR: LeakSanitizer\|runtime error:' "$T/out/$name.err"; then
+    head -n 40 "$T/out/$name.err" | sed 's/^/    err| /' >&2
+    fail "midwife $*: sanitizer report"
+  fi
 }
 # ok NAME ARGS...: mw, and it must succeed.
 ok() {
