@@ -10,12 +10,13 @@ static const char build_usage[] =
     "  list [--limit N]              every version of every build\n" CLI_PAGING_USAGE
     "  show NAME[@VERSION]           the latest version, or that one, with its files\n"
     "  import NAME [PATH] [--kernel FILE [--initrd FILE]...] [--cmdline STR]\n"
-    "                     [--kind linux|esxi|chain|sanboot|local]\n"
+    "                     [--kind linux|esxi|chain|sanboot|local] [--chain FILE]\n"
+    "                     [--san-uri URI] [--no-agent]\n"
     "      PATH: a directory, a tarball (.tar, .tar.gz, .tgz, .tar.xz) or an ISO image\n"
     "      on the server (a relative PATH is made absolute here first); without\n"
     "      --kernel the layout is recognised (ESXi boot.cfg, Debian/Ubuntu netboot,\n"
-    "      Ubuntu casper, Debian live); --kernel and --initrd name files inside PATH,\n"
-    "      relative to it\n"
+    "      Ubuntu casper, Debian live); --kernel, --initrd and --chain name files\n"
+    "      inside PATH, relative to it\n"
     "  layer NAME ARCHIVE...         a new version with each ARCHIVE (a path on the\n"
     "                                server) as an extra module\n"
     "  rm NAME[@VERSION]             every version, or that one; refused while a host\n"
@@ -62,7 +63,7 @@ static void print_summary(const json_t *b)
 
 /* ---- import / layer --------------------------------------------------------- */
 
-enum { OPT_KERNEL = 256, OPT_INITRD, OPT_CMDLINE, OPT_KIND };
+enum { OPT_KERNEL = 256, OPT_INITRD, OPT_CMDLINE, OPT_KIND, OPT_CHAIN, OPT_SAN, OPT_NO_AGENT };
 
 static int import_opt(int c, const char *arg, void *ctx)
 {
@@ -78,6 +79,9 @@ static int import_opt(int c, const char *arg, void *ctx)
     }
     case OPT_CMDLINE: json_object_set_new(req, "cmdline", json_string(arg)); return CLI_OK;
     case OPT_KIND: json_object_set_new(req, "kind", json_string(arg)); return CLI_OK;
+    case OPT_CHAIN: json_object_set_new(req, "chain", json_string(arg)); return CLI_OK;
+    case OPT_SAN: json_object_set_new(req, "san_uri", json_string(arg)); return CLI_OK;
+    case OPT_NO_AGENT: json_object_set_new(req, "no_agent", json_true()); return CLI_OK;
     default: return CLI_USAGE;
     }
 }
@@ -106,6 +110,9 @@ static int cmd_import(int argc, char **argv, struct cli_globals *g)
                                          {"initrd", required_argument, NULL, OPT_INITRD},
                                          {"cmdline", required_argument, NULL, OPT_CMDLINE},
                                          {"kind", required_argument, NULL, OPT_KIND},
+                                         {"chain", required_argument, NULL, OPT_CHAIN},
+                                         {"san-uri", required_argument, NULL, OPT_SAN},
+                                         {"no-agent", no_argument, NULL, OPT_NO_AGENT},
                                          {NULL, 0, NULL, 0}};
     json_t *req = json_object();
     int rc = cli_getopt(argc, argv, "", opts, g, import_opt, req, build_usage);

@@ -162,11 +162,16 @@ head -n 1 "$T/out/blist" | grep -q '^NAME  *VERSION  *KIND  *CREATED  *SOURCE$' 
 [ "$(grep -c '^files ' "$T/out/blist")" = 2 ] || fail "build list: not two versions of files"
 ok blistj build list -o json
 [ "$(jqo blistj 'length')" = 2 ] || fail "build list -o json: $(jqo blistj length) items"
+ok bsan build import san --kind sanboot --san-uri iscsi:10.0.0.9::::iqn.2026-01.lab:disk1 --no-agent
+ok bsanj build show san -o json
+[ "$(jqo bsanj -c '[.kind, .san_uri, .no_agent]')" = '["sanboot","iscsi:10.0.0.9::::iqn.2026-01.lab:disk1",true]' ] ||
+  fail "build import --kind sanboot --san-uri --no-agent: $(jqo bsanj -c '[.kind, .san_uri, .no_agent]')"
+ok bsanrm build rm san
 refused bmissing 1 build show nosuch
 same_error bmissing GET /builds/nosuch
 refused bimport-bad 1 build import broken "$T/no/such/dir"
 grep -q '^midwife: 4[0-9][0-9] ' "$T/out/bimport-bad.err" || fail "import of a missing path: $(err bimport-bad)"
-pass "build import/layer with relative paths, list, show NAME and NAME@V, errors as the API gave them"
+pass "build import/layer with relative paths, sanboot without a path, list, show NAME and NAME@V, errors as the API gave them"
 
 # --- hosts ------------------------------------------------------------------------
 M1=52:54:00:c1:00:01 M2=52:54:00:c1:00:02
