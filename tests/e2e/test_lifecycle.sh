@@ -318,6 +318,31 @@ jq -e '[.items[] | select(.kind == "birth.accepted")][0].data.leases >= 1' "$T/o
   fail "the birth event does not count the stale lease: $(jq -c '.items' "$T/out")"
 pass "second life: one record, one lease, the old token dead, events explaining it"
 
+# --- explain from recorded events, an hour later ------------------------------
+# node2 boots once more and fetches its kernel, but never sends a birth;
+# node1b was born and never reports. Both are real recorded events; the
+# store's clock for them is then moved back an hour (midwife stopped), as
+# if the operator asked an hour later.
+script "$NS_B" "$MAC_B"
+KERNEL=$(grep -o "^kernel [^ ]*" "$T/script" | cut -d' ' -f2)
+[ -n "$KERNEL" ] || fail "no kernel line in node2's script: $(cat "$T/script")"
+CODE=$(nsx "$NS_B" curl -sS -o /dev/null -w '%{http_code}' "$KERNEL")
+[ "$CODE" = 200 ] || fail "kernel fetch: $CODE"
+api GET "/api/v1/events?host=node2&kind=http.file&limit=10"
+jq -e '[.items[] | select(.data.role == "kernel")] | length >= 1' "$T/out" >/dev/null ||
+  fail "the kernel fetch is not an http.file event with role kernel: $(cat "$T/out")"
+midwife_stop
+sqlite3 "$T/state/midwife.db" "UPDATE events SET ts = ts - 3600000" || fail "cannot age the events"
+midwife_start "$NS_S" "$T/midwife.conf" "$T/midwife.log"
+api GET "/api/v1/explain/$MAC_B"
+[ "$(jq -r '.diagnosis[0].finding' "$T/out")" = no-birth ] || fail "explain node2 an hour later: $(jq -c .diagnosis "$T/out")"
+jq -r '.diagnosis[0].summary' "$T/out" | grep -qi kernel || fail "no-birth does not mention the kernel: $(jq -c .diagnosis "$T/out")"
+api GET "/api/v1/explain/$MAC_A"
+[ "$(jq -r '.diagnosis[0].finding' "$T/out")" = stuck-configuring ] || fail "explain node1b an hour later: $(jq -c .diagnosis "$T/out")"
+[ "$(jq -r '.host.name' "$T/out")" = node1b ] || fail "explain names the wrong host: $(jq -c .host "$T/out")"
+jq -r '.script.text' "$T/out" | grep -q '^kernel ' || fail "explain does not show the script it would serve: $(jq -c .script "$T/out")"
+pass "explain from recorded events: kernel fetched but no birth, born but never ready (and the failed step above)"
+
 midwife_stop
 midwife_check_sanitizers
 pass "midwife stopped cleanly, no sanitizer reports"
