@@ -151,6 +151,12 @@ else
   say "warning: no bound lease for $VM_MAC in $LAB/state/midwife.db"
 fi
 
+step "What midwife recorded about the VM: midwife events --mac $VM_MAC"
+nsx "$NS" "$MIDWIFE" events --mac "$VM_MAC" --limit 40 -c "$LAB/lab.conf" 2>&1 | sed 's/^/    /'
+step "midwife explain $VM_MAC"
+say "(the lab's initrd has no agent yet, so no birth follows the kernel)"
+nsx "$NS" "$MIDWIFE" explain "$VM_MAC" -c "$LAB/lab.conf" 2>&1 | sed 's/^/    /'
+
 if [ "${LAB_EXIT_AFTER_BOOT:-0}" = 1 ]; then
   step "LAB_EXIT_AFTER_BOOT=1: stopping midwife and removing the lab"
   midwife_stop 10
@@ -162,6 +168,7 @@ step "midwife keeps running in namespace $NS. Press Ctrl-C to stop and clean up.
 say "try:  ip netns exec $NS curl -s '$SCRIPT_URL'"
 say "      ip netns exec $NS curl -s http://$SRV/metrics | grep ^midwife_http"
 say "      ip netns exec $NS $MIDWIFE build list -c $LAB/lab.conf"
+say "      ip netns exec $NS $MIDWIFE events --follow -c $LAB/lab.conf"
 say "      sqlite3 $LAB/state/midwife.db 'SELECT hex(hwaddr), state FROM leases'"
 # lab_stop int|term. Ctrl-C (SIGINT) reaches midwife too (same process
 # group), so it is already shutting down: give it 10 s before a SIGTERM of

@@ -181,6 +181,40 @@ out:
     return ret;
 }
 
+/* Any rule at all? One row is enough to know. */
+static int any_rule(const struct rule *r, void *arg)
+{
+    (void)r;
+    *(bool *)arg = true;
+    return 1;
+}
+
+/* The identity script (discover.h). Only the MAC, already checked to be a
+ * MAC, and the base URL, checked like every URL, go into it. */
+static int identity_script(struct lifecycle *lc, const struct script_ask *ask, char **out, size_t *outlen)
+{
+    char m[18];
+    snprintf(m, sizeof m, "%02x-%02x-%02x-%02x-%02x-%02x", ask->mac[0], ask->mac[1], ask->mac[2], ask->mac[3],
+             ask->mac[4], ask->mac[5]);
+    for (const char *p = ask->base_url; *p; p++)
+        if (!(*p > ' ' && *p < 127) || strchr("$`#;{}\\\"'|&<>", *p))
+            return -EINVAL;
+    int n = asprintf(out,
+                     "#!ipxe\n"
+                     "# midwife: unknown machine %s: asking again with its identity, for the rules\n"
+                     "chain %s/boot/ipxe?mac=%s&asked=1&uuid=${uuid}&serial=${serial:uristring}"
+                     "&vendor=${manufacturer:uristring}&model=${product:uristring}\n",
+                     m, ask->base_url, m);
+    if (n < 0)
+        return -ENOMEM;
+    *outlen = (size_t)n;
+    char a[IPV4_STRLEN];
+    lifecycle_recordf(lc, "http.script", EVENT_INFO, ask->mac, "{\"kind\":\"identity\",\"known\":false}",
+                      "identity script served to %s: an unknown machine, the rules may need its UUID or serial",
+                      format_ipv4(ask->peer, a));
+    return 0;
+}
+
 int lifecycle_script_for(struct lifecycle *lc, const struct script_ask *ask, char **out, size_t *outlen, char *err,
                          size_t errlen)
 {
@@ -188,6 +222,12 @@ int lifecycle_script_for(struct lifecycle *lc, const struct script_ask *ask, cha
     const struct conf *conf = lifecycle_conf(lc);
     struct host h;
     bool have = store_host_by_mac(st, ask->mac, &h) == 0;
+    if (!have && !ask->asked && !ask->uuid && !ask->serial) {
+        bool rules = false;
+        store_rule_list(st, any_rule, &rules);
+        if (rules)
+            return identity_script(lc, ask, out, outlen);
+    }
     if (!have) {
         int r = discover(lc, ask, &h);
         if (r < 0)
