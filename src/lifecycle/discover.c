@@ -266,7 +266,11 @@ int lifecycle_script_for(struct lifecycle *lc, const struct script_ask *ask, cha
     int r = 0;
     if (bname[0] && !retired && (r = store_build_get(st, bname, bver, &build)) < 0) {
         snprintf(err, errlen, "build %s%s: not found", bname, bver ? "@version" : "");
-        lifecycle_recordf(lc, "http.error", EVENT_FAIL, ask->mac, NULL, "script: build %s not found", bname);
+        char nf[200];
+        snprintf(nf, sizeof nf, "{\"build\":\"%s\",\"kind\":\"\",\"token\":false,\"error\":\"build not found\"}",
+                 bname);
+        lifecycle_recordf(lc, "http.script", EVENT_FAIL, ask->mac, nf, "script could not be rendered: build %s not found",
+                          bname);
         if (have)
             host_clear(&h);
         return -ENOENT;
@@ -284,9 +288,13 @@ int lifecycle_script_for(struct lifecycle *lc, const struct script_ask *ask, cha
              has_build ? build.name : "", has_build ? build.version : 0,
              has_build ? build_kind_name(build.kind) : "exit", token[0] ? "true" : "false", have ? "true" : "false");
     if (r < 0) {
-        char e[200];
-        lifecycle_recordf(lc, "http.error", EVENT_FAIL, ask->mac, data, "script could not be rendered: %s",
-                          log_escape(e, sizeof e, err, strlen(err)));
+        char e[200], fdata[sizeof data + 220];
+        log_escape(e, sizeof e, err, strlen(err));
+        for (char *q = e; *q; q++)
+            if (*q == '"' || *q == '\\')
+                *q = '\'';
+        snprintf(fdata, sizeof fdata, "%.*s,\"error\":\"%s\"}", (int)strlen(data) - 1, data, e);
+        lifecycle_recordf(lc, "http.script", EVENT_FAIL, ask->mac, fdata, "script could not be rendered: %s", e);
     } else if (have) {
         lifecycle_record_host(lc, &h, "http.script", EVENT_OK, data, "script served to %s: %s%s%s",
                               format_ipv4(ask->peer, a), has_build ? build.name : "exit", why[0] ? "; " : "", why);
