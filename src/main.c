@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "api/api_jobs.h"
 #include "cli/cli.h"
 #include "server/serve.h"
 
@@ -48,6 +49,9 @@ static const struct command commands[] = {
 
 int main(int argc, char **argv)
 {
+    /* A build import or layer the API runs in a child of its own. */
+    if (api_job_child_requested())
+        return api_job_child_main();
     if (argc < 2) {
         usage(stderr);
         return CLI_USAGE;
