@@ -84,33 +84,33 @@ sed "s|/tmp/midwife-lab|$LAB|g" "$REPO/examples/lab.conf" >"$LAB/lab.conf"
 say "$LAB/lab.conf"
 "$MIDWIFE" check -c "$LAB/lab.conf" | sed 's/^/    /' || fail "the lab config does not check"
 
+step "Starting midwife in the namespace (DHCP on $BR, HTTP on $SRV:80, TFTP from $LAB/tftp)"
+: >"$LAB/midwife.log"
+(tail -n +1 -F --pid=$$ "$LAB/midwife.log" 2>/dev/null | sed -u 's/^/    midwife | /') &
+E2E_PIDS+=("$!")
+midwife_start "$NS" "$LAB/lab.conf" "$LAB/midwife.log"
+say "midwife is ready (pid $MIDWIFE_PID); the CLI below talks to its API inside the namespace"
+
 step "Importing them as the build \"lab\" (content-addressed under $LAB/state)"
 # The store survives lab runs: import again only when a file changed
 # (every import publishes a new version; the files are stored once anyway).
-current=$("$MIDWIFE" build show lab -c "$LAB/lab.conf" -o json 2>/dev/null)
+current=$(nsx "$NS" "$MIDWIFE" build show lab -c "$LAB/lab.conf" -o json 2>/dev/null)
 if printf '%s' "$current" | grep -q "$(sha256sum <"$LAB/build/vmlinuz" | cut -c1-64)" &&
   printf '%s' "$current" | grep -q "$(sha256sum <"$LAB/build/initrd.gz" | cut -c1-64)" &&
   printf '%s' "$current" | grep -qF "$CMDLINE"; then
   say "the latest version of \"lab\" already has this kernel, initrd and command line"
 else
   say "midwife build import lab $LAB/build --kind linux --kernel vmlinuz --initrd initrd.gz --cmdline '$CMDLINE'"
-  (cd "$LAB/build" && "$MIDWIFE" build import lab "$LAB/build" -c "$LAB/lab.conf" --kind linux \
+  (cd "$LAB/build" && nsx "$NS" "$MIDWIFE" build import lab "$LAB/build" -c "$LAB/lab.conf" --kind linux \
     --kernel vmlinuz --initrd initrd.gz --cmdline "$CMDLINE") 2>&1 | sed 's/^/    /'
   [ "${PIPESTATUS[0]}" -eq 0 ] || fail "midwife build import failed"
 fi
-"$MIDWIFE" build show lab -c "$LAB/lab.conf" 2>&1 | sed 's/^/    /'
+nsx "$NS" "$MIDWIFE" build show lab -c "$LAB/lab.conf" 2>&1 | sed 's/^/    /'
 
 step "Adding a host record: MAC $VM_MAC boots the build \"lab\""
 say "midwife host set lab-vm --mac $VM_MAC --build lab"
-"$MIDWIFE" host set lab-vm --mac "$VM_MAC" --build lab -c "$LAB/lab.conf" 2>&1 | sed 's/^/    /'
+nsx "$NS" "$MIDWIFE" host set lab-vm --mac "$VM_MAC" --build lab -c "$LAB/lab.conf" 2>&1 | sed 's/^/    /'
 [ "${PIPESTATUS[0]}" -eq 0 ] || fail "midwife host set failed"
-
-step "Starting midwife in the namespace (DHCP on $BR, HTTP on $SRV:80, TFTP from $LAB/tftp)"
-: >"$LAB/midwife.log"
-(tail -n +1 -F --pid=$$ "$LAB/midwife.log" 2>/dev/null | sed -u 's/^/    midwife | /') &
-E2E_PIDS+=("$!")
-midwife_start "$NS" "$LAB/lab.conf" "$LAB/midwife.log"
-say "midwife is ready (pid $MIDWIFE_PID)"
 
 SCRIPT_URL="http://$SRV/boot/ipxe?mac=${VM_MAC//:/-}"
 step "The script the VM will get: $SCRIPT_URL"
@@ -151,6 +151,12 @@ else
   say "warning: no bound lease for $VM_MAC in $LAB/state/midwife.db"
 fi
 
+step "What midwife recorded about the VM: midwife events --mac $VM_MAC"
+nsx "$NS" "$MIDWIFE" events --mac "$VM_MAC" --limit 40 -c "$LAB/lab.conf" 2>&1 | sed 's/^/    /'
+step "midwife explain $VM_MAC"
+say "(the lab's initrd has no agent yet, so no birth follows the kernel)"
+nsx "$NS" "$MIDWIFE" explain "$VM_MAC" -c "$LAB/lab.conf" 2>&1 | sed 's/^/    /'
+
 if [ "${LAB_EXIT_AFTER_BOOT:-0}" = 1 ]; then
   step "LAB_EXIT_AFTER_BOOT=1: stopping midwife and removing the lab"
   midwife_stop 10
@@ -161,7 +167,8 @@ fi
 step "midwife keeps running in namespace $NS. Press Ctrl-C to stop and clean up."
 say "try:  ip netns exec $NS curl -s '$SCRIPT_URL'"
 say "      ip netns exec $NS curl -s http://$SRV/metrics | grep ^midwife_http"
-say "      $MIDWIFE build list -c $LAB/lab.conf"
+say "      ip netns exec $NS $MIDWIFE build list -c $LAB/lab.conf"
+say "      ip netns exec $NS $MIDWIFE events --follow -c $LAB/lab.conf"
 say "      sqlite3 $LAB/state/midwife.db 'SELECT hex(hwaddr), state FROM leases'"
 # lab_stop int|term. Ctrl-C (SIGINT) reaches midwife too (same process
 # group), so it is already shutting down: give it 10 s before a SIGTERM of

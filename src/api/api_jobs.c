@@ -213,7 +213,7 @@ static void write_all(int fd, const char *s, size_t len)
 
 /* Reads the spec (fd JOB_SPEC_FD), runs it on a store connection of its
  * own, writes {"status", "body"} to JOB_ANSWER_FD. */
-static int job_child_main(void)
+int api_job_child_main(void)
 {
     signal(SIGPIPE, SIG_IGN);
     if (close_range(JOB_ANSWER_FD + 1, ~0U, 0) < 0)
@@ -248,16 +248,13 @@ static int job_child_main(void)
     return text ? 0 : 1;
 }
 
-/* A process spawned by api_job_start() is midwife itself, told by
- * JOB_ENV to run the job instead of main(). Running before main() keeps
- * the job runner inside this room (no subcommand a user could type). */
-__attribute__((constructor)) static void job_child_entry(void)
+bool api_job_child_requested(void)
 {
     const char *v = getenv(JOB_ENV);
     if (!v || strcmp(v, "1") != 0)
-        return;
+        return false;
     unsetenv(JOB_ENV);
-    _exit(job_child_main());
+    return true;
 }
 
 /* A descriptor at JOB_ANSWER_FD or below would be overwritten by the

@@ -4,6 +4,8 @@
 #ifndef MIDWIFE_API_API_JOBS_H
 #define MIDWIFE_API_API_JOBS_H
 
+#include <stdbool.h>
+
 #include <jansson.h>
 
 #include "api/api_internal.h"
@@ -26,6 +28,13 @@ int api_builds_job_run(const char *kind, const json_t *spec, const char *state_d
 /* {"id", "kind", "name", "state": "running"|"done"|"failed", "started",
  *  "ended", and when ended "status" and "result" (the answer)}. */
 json_t *api_job_json(const struct api_job *j);
+
+/* A process spawned by api_job_start() is midwife itself, with JOB_ENV
+ * set, the job's spec on fd 3 and its answer due on fd 4: main() asks
+ * api_job_child_requested() first and then runs api_job_child_main()
+ * (its exit status) instead of a command. */
+bool api_job_child_requested(void);
+int api_job_child_main(void);
 
 /* GET /api/v1/jobs and /api/v1/jobs/ID. */
 void api_route_jobs(struct api *a, const struct http_api_request *req, const char *rest,

@@ -1,84 +1,222 @@
-/* What every build/host subcommand needs: config, store, small parsers. */
-#include "cli/cli.h"
+/* Shared by the API subcommands: paging, tables, small parsers. */
+#include "cli/cli_cmd.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
+#include <unistd.h>
 
-#include "util/log.h"
 #include "util/strnum.h"
 
-const char *cli_default_config(void)
+int cli_paging_opt(struct cli_paging *p, int c, const char *arg, const char *what)
 {
-    const char *env = getenv("MIDWIFE_CONFIG");
-    return env && env[0] ? env : "/etc/midwife/midwife.conf";
+    uint64_t v;
+    const char *why;
+    switch (c) {
+    case CLI_OPT_LIMIT:
+        if (parse_u64(arg, 1, UINT32_MAX, &v, &why) < 0)
+            return cli_usage_error(what, NULL, "--limit %s: %s", arg, why);
+        p->limit = (size_t)v;
+        return CLI_OK;
+    case CLI_OPT_PAGE_SIZE:
+        if (parse_u64(arg, 1, CLI_PAGE_MAX, &v, &why) < 0)
+            return cli_usage_error(what, NULL, "--page-size %s: %s (1..%d)", arg, why, CLI_PAGE_MAX);
+        p->page_size = (size_t)v;
+        return CLI_OK;
+    default: return 1;
+    }
 }
 
-int cli_open(const char *config, struct cli *c)
+int cli_paging_on(int c, const char *arg, void *ctx)
 {
-    char err[1024];
-    memset(c, 0, sizeof *c);
-    log_setup(LOG_FORMAT_TEXT, LOG_WARN, stderr);
-    if (conf_load(config, &c->conf, err, sizeof err) < 0) {
-        fprintf(stderr, "midwife: %s\n", err);
+    int r = cli_paging_opt(ctx, c, arg, "midwife");
+    return r == 1 ? CLI_USAGE : r;
+}
+
+int cli_list_all(struct cli_api *a, const char *path_with_query, const struct cli_paging *p, json_t **items)
+{
+    json_t *all = json_array();
+    char after[256] = "";
+    if (p->after)
+        snprintf(after, sizeof after, "%s", p->after);
+    size_t page = p->page_size ? p->page_size : CLI_PAGE_MAX;
+    *items = NULL;
+    if (!all)
         return CLI_FAIL;
+    for (;;) {
+        size_t want = page;
+        if (p->limit && p->limit - json_array_size(all) < want)
+            want = p->limit - json_array_size(all);
+        char n[32];
+        snprintf(n, sizeof n, "%zu", want);
+        struct cli_query q;
+        cli_query_init(&q, path_with_query);
+        cli_query_add(&q, "limit", n);
+        cli_query_add(&q, "after", after[0] ? after : NULL);
+        if (q.too_long) {
+            fprintf(stderr, "midwife: the request is too long\n");
+            goto fail;
+        }
+        json_t *ans;
+        if (cli_api_call(a, "GET", q.buf, NULL, &ans) != CLI_OK)
+            goto fail;
+        json_t *got = json_object_get(ans, "items"), *next = json_object_get(ans, "next");
+        if (!json_is_array(got)) {
+            fprintf(stderr, "midwife: the server's list has no \"items\"\n");
+            json_decref(ans);
+            goto fail;
+        }
+        size_t n_got = json_array_size(got);
+        json_array_extend(all, got);
+        char nx[sizeof after] = "";
+        if (json_is_string(next))
+            snprintf(nx, sizeof nx, "%s", json_string_value(next));
+        else if (json_is_integer(next))
+            snprintf(nx, sizeof nx, "%lld", (long long)json_integer_value(next));
+        json_decref(ans);
+        if (!nx[0] || (p->limit && json_array_size(all) >= p->limit))
+            break;
+        if (strcmp(nx, after) == 0 || n_got == 0) {
+            /* A server that gives the same page again would keep us here. */
+            fprintf(stderr, "midwife: the server's list does not move on after '%s'\n", nx);
+            goto fail;
+        }
+        memcpy(after, nx, sizeof after);
     }
-    if (store_open(c->conf->state_dir, c->conf->sync, &c->st, err, sizeof err) < 0) {
-        fprintf(stderr, "midwife: %s\n", err);
-        conf_free(c->conf);
-        c->conf = NULL;
+    *items = all;
+    return CLI_OK;
+fail:
+    json_decref(all);
+    return CLI_FAIL;
+}
+
+int cli_print_list(const json_t *items, size_t ncols, const char *const *headers, const char *const *keys,
+                   cli_colour_fn colour)
+{
+    struct cli_table *t = cli_table_new(ncols, headers);
+    if (!t)
         return CLI_FAIL;
+    size_t i;
+    json_t *it;
+    int rc = CLI_OK;
+    json_array_foreach(items, i, it) {
+        char cells[CLI_TABLE_MAX_COLS][CLI_CELL_MAX];
+        const char *row[CLI_TABLE_MAX_COLS];
+        for (size_t c = 0; c < ncols; c++)
+            row[c] = cli_cell(json_object_get(it, keys[c]), cells[c], sizeof cells[c]);
+        if (cli_table_add(t, row) < 0) {
+            rc = CLI_FAIL;
+            break;
+        }
+    }
+    if (rc == CLI_OK)
+        cli_table_print(t, stdout, cli_stdout_colour() ? colour : NULL);
+    cli_table_free(t);
+    return rc;
+}
+
+int cli_show(const struct cli_globals *g, json_t *j)
+{
+    int rc = CLI_OK;
+    if (!j)
+        return CLI_OK;
+    if (g->json)
+        rc = cli_print_json(j);
+    else
+        cli_print_tree(stdout, j, 0);
+    json_decref(j);
+    return rc;
+}
+
+int cli_split_kv(const char *s, char *buf, size_t buflen, const char **key, const char **value)
+{
+    if ((size_t)snprintf(buf, buflen, "%s", s) >= buflen)
+        return -ENAMETOOLONG;
+    char *eq = strchr(buf, '=');
+    if (!eq || eq == buf)
+        return -EINVAL;
+    *eq = '\0';
+    *key = buf;
+    *value = eq + 1;
+    return 0;
+}
+
+json_t *cli_load_json_file(const char *path)
+{
+    bool std_in = strcmp(path, "-") == 0;
+    int fd = std_in ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        fprintf(stderr, "midwife: cannot open %s: %s\n", path, strerror(errno));
+        return NULL;
+    }
+    size_t cap = 64 * 1024, len = 0;
+    char *buf = malloc(cap);
+    json_t *j = NULL;
+    if (!buf)
+        goto out;
+    for (;;) {
+        if (len == cap) {
+            if (cap >= CLI_API_RESPONSE_MAX) {
+                fprintf(stderr, "midwife: %s is over %u MiB\n", std_in ? "stdin" : path,
+                        (unsigned)(CLI_API_RESPONSE_MAX >> 20));
+                goto out;
+            }
+            char *b = realloc(buf, cap * 2);
+            if (!b)
+                goto out;
+            buf = b;
+            cap *= 2;
+        }
+        ssize_t r = read(fd, buf + len, cap - len);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            fprintf(stderr, "midwife: cannot read %s: %s\n", std_in ? "stdin" : path, strerror(errno));
+            goto out;
+        }
+        if (r == 0)
+            break;
+        len += (size_t)r;
+    }
+    json_error_t e;
+    j = json_loadb(buf, len, 0, &e);
+    if (!j)
+        fprintf(stderr, "midwife: %s:%d:%d: not JSON: %s\n", std_in ? "stdin" : path, e.line, e.column, e.text);
+out:
+    free(buf);
+    if (!std_in)
+        close(fd);
+    return j;
+}
+
+int cli_absolute_path(const char *in, char *out, size_t outlen)
+{
+    if (in[0] == '/') {
+        if ((size_t)snprintf(out, outlen, "%s", in) >= outlen)
+            return -ENAMETOOLONG;
+        return 0;
+    }
+    char cwd[PATH_MAX];
+    if (!getcwd(cwd, sizeof cwd))
+        return -errno;
+    if (strcmp(in, ".") == 0)
+        in = "";
+    else if (strncmp(in, "./", 2) == 0)
+        in += 2;
+    if ((size_t)snprintf(out, outlen, "%s%s%s", cwd, in[0] && strcmp(cwd, "/") != 0 ? "/" : "", in) >= outlen)
+        return -ENAMETOOLONG;
+    return 0;
+}
+
+int cli_object_path(char *out, size_t outlen, const char *prefix, const char *name, const char *suffix)
+{
+    char esc[CLI_PATH_MAX];
+    if (cli_path_escape(name, esc, sizeof esc) < 0 ||
+        (size_t)snprintf(out, outlen, "%s/%s%s", prefix, esc, suffix ? suffix : "") >= outlen) {
+        fprintf(stderr, "midwife: name too long\n");
+        return CLI_USAGE;
     }
     return CLI_OK;
-}
-
-void cli_close(struct cli *c)
-{
-    store_close(c->st);
-    conf_free(c->conf);
-    c->st = NULL;
-    c->conf = NULL;
-}
-
-int cli_parse_build_ref(const char *s, char name[BUILD_NAME_MAX], int *version)
-{
-    const char *at = strchr(s, '@');
-    size_t n = at ? (size_t)(at - s) : strlen(s);
-    if (n == 0 || n >= BUILD_NAME_MAX)
-        return -EINVAL;
-    memcpy(name, s, n);
-    name[n] = '\0';
-    if (!build_name_valid(name))
-        return -EINVAL;
-    *version = 0;
-    if (at) {
-        uint64_t v;
-        const char *why;
-        if (parse_u64(at + 1, 1, INT32_MAX, &v, &why) < 0)
-            return -EINVAL;
-        *version = (int)v;
-    }
-    return 0;
-}
-
-int cli_parse_output(const char *s, bool *json)
-{
-    if (strcmp(s, "json") == 0)
-        *json = true;
-    else if (strcmp(s, "text") == 0)
-        *json = false;
-    else
-        return -EINVAL;
-    return 0;
-}
-
-const char *cli_time(int64_t t, char out[32])
-{
-    time_t tt = (time_t)t;
-    struct tm tm;
-    if (!gmtime_r(&tt, &tm) || strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-        snprintf(out, 32, "%lld", (long long)t);
-    return out;
 }

@@ -1,330 +1,366 @@
-/* midwife host set|list|show|rm */
-#include <errno.h>
-#include <getopt.h>
-#include <jansson.h>
+/* midwife host list|show|add|set|rm|retire|reinstall|config */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli/cli.h"
-#include "store/store_inventory.h"
-#include "util/addr.h"
+#include "cli/cli_cmd.h"
 #include "util/strnum.h"
 
 static const char host_usage[] =
-    "usage: midwife host COMMAND [-c CONFIG] ...\n"
-    "  set NAME [--mac MAC] [--build NAME[@VERSION]] [--vlan N]\n"
-    "      --mac is required for a new host; --build '' = the configured default;\n"
-    "      no @VERSION = follow the latest version; --vlan 0 = none, else 1..4094\n"
-    "  list [-o text|json]\n"
-    "  show NAME [-o text|json]\n"
-    "  rm NAME\n";
+    "usage: midwife host COMMAND ...\n"
+    "  list [--state S] [--build NAME] [--label KEY=VALUE] [--search TEXT] [--limit N]\n"
+    "      --search: a substring of the name, a MAC, the UUID or the serial\n" CLI_PAGING_USAGE
+    "  show NAME\n"
+    "  add NAME --mac MAC [FIELDS]      a new host (refused when NAME exists)\n"
+    "  set NAME [FIELDS]                change the fields given; a new host when\n"
+    "                                   NAME does not exist (then --mac is needed)\n"
+    "  rm NAME                          remove the record (its events stay)\n"
+    "  retire NAME                      state retired: never booted again\n"
+    "  reinstall NAME                   the next boot installs its build again\n"
+    "  config NAME                      the configuration document it would get now\n"
+    "FIELDS:\n"
+    "  --mac MAC (again for more; the first boots) --build NAME[@VERSION]\n"
+    "  --profile NAME --mode stateless|stateful|sanboot|local --vlan N (0 = none)\n"
+    "  --address A.B.C.D ('' = DHCP) --uuid UUID --serial SERIAL\n"
+    "  --label KEY=VALUE --var KEY=VALUE (again for more; KEY= removes KEY)\n"
+    "  --build '' = the configured default; no @VERSION = follow the latest\n";
 
-static int usage_error(const char *why)
+#define WHAT "midwife host"
+
+enum {
+    OPT_MAC = 256, OPT_BUILD, OPT_PROFILE, OPT_MODE, OPT_VLAN, OPT_ADDRESS, OPT_LABEL, OPT_VAR, OPT_UUID,
+    OPT_SERIAL, OPT_STATE, OPT_SEARCH
+};
+
+/* ---- list ----------------------------------------------------------------- */
+
+struct list_opts {
+    const char *state, *build, *label, *search;
+    struct cli_paging paging;
+};
+
+static int list_opt(int c, const char *arg, void *ctx)
 {
-    if (why)
-        fprintf(stderr, "midwife host: %s\n", why);
-    fputs(host_usage, stderr);
-    return CLI_USAGE;
+    struct list_opts *o = ctx;
+    switch (c) {
+    case OPT_STATE: o->state = arg; return CLI_OK;
+    case OPT_BUILD: o->build = arg; return CLI_OK;
+    case OPT_LABEL: o->label = arg; return CLI_OK;
+    case OPT_SEARCH: o->search = arg; return CLI_OK;
+    default: {
+        int r = cli_paging_opt(&o->paging, c, arg, WHAT);
+        return r == 1 ? CLI_USAGE : r;
+    }
+    }
 }
 
-static const char *build_ref(const struct host *h, char *out, size_t len)
+static int cmd_list(int argc, char **argv, struct cli_globals *g)
 {
-    if (!h->build[0])
-        snprintf(out, len, "(default)");
-    else if (h->build_version)
-        snprintf(out, len, "%s@%d", h->build, h->build_version);
-    else
-        snprintf(out, len, "%s", h->build);
-    return out;
-}
-
-static json_t *host_json(const struct host *h)
-{
-    char mac[MAC_STRLEN];
-    return json_pack("{s:s, s:s, s:s, s:i, s:i}", "name", h->name, "mac", format_mac(h->macs[0], mac), "build",
-                     h->build, "build_version", h->build_version, "vlan", h->vlan);
-}
-
-static int print_json(json_t *j)
-{
-    if (!j)
-        return CLI_FAIL;
-    char *s = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-    json_decref(j);
-    if (!s)
-        return CLI_FAIL;
-    puts(s);
-    free(s);
-    return CLI_OK;
-}
-
-static int cmd_set(int argc, char **argv)
-{
-    enum { OPT_MAC = 256, OPT_BUILD, OPT_VLAN };
-    static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
-                                         {"mac", required_argument, NULL, OPT_MAC},
+    static const struct option opts[] = {{"state", required_argument, NULL, OPT_STATE},
                                          {"build", required_argument, NULL, OPT_BUILD},
-                                         {"vlan", required_argument, NULL, OPT_VLAN},
-                                         {"help", no_argument, NULL, 'h'},
+                                         {"label", required_argument, NULL, OPT_LABEL},
+                                         {"search", required_argument, NULL, OPT_SEARCH},
+                                         CLI_PAGING_OPTIONS,
                                          {NULL, 0, NULL, 0}};
-    const char *config = cli_default_config(), *mac_s = NULL, *build_s = NULL, *vlan_s = NULL;
-    optind = 0;
-    int c;
-    while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'c': config = optarg; break;
-        case OPT_MAC: mac_s = optarg; break;
-        case OPT_BUILD: build_s = optarg; break;
-        case OPT_VLAN: vlan_s = optarg; break;
-        default: return usage_error(NULL);
-        }
-    }
-    if (argc - optind != 1)
-        return usage_error("set takes one NAME");
-    const char *name = argv[optind];
-    if (!build_name_valid(name))
-        return usage_error("NAME: letters, digits, '-', '_', '.' (not starting with '.'), at most 63");
-    uint8_t mac[6];
-    if (mac_s && parse_mac(mac_s, mac) < 0)
-        return usage_error("--mac takes aa:bb:cc:dd:ee:ff");
-    char bname[BUILD_NAME_MAX] = "";
-    int bversion = 0;
-    if (build_s && build_s[0] && cli_parse_build_ref(build_s, bname, &bversion) < 0)
-        return usage_error("--build takes NAME or NAME@VERSION");
-    uint64_t vlan = 0;
-    const char *why;
-    if (vlan_s && parse_u64(vlan_s, 0, 4094, &vlan, &why) < 0) {
-        fprintf(stderr, "midwife host: --vlan %s: %s (0 = none, 1..4094)\n", vlan_s, why);
-        return CLI_USAGE;
-    }
-
-    struct cli cli;
-    if (cli_open(config, &cli) != CLI_OK)
+    struct list_opts o = {0};
+    int rc = cli_getopt(argc, argv, "", opts, g, list_opt, &o, host_usage);
+    if (rc)
+        return rc < 0 ? CLI_OK : rc;
+    if (optind != argc)
+        return cli_usage_error(WHAT, host_usage, "list takes no operands");
+    struct cli_query q;
+    cli_query_init(&q, "/hosts");
+    cli_query_add(&q, "state", o.state);
+    cli_query_add(&q, "build", o.build);
+    cli_query_add(&q, "label", o.label);
+    cli_query_add(&q, "q", o.search);
+    struct cli_api *a;
+    if (cli_api_open(g, 0, &a) != CLI_OK)
         return CLI_FAIL;
-    int rc = CLI_FAIL;
-    struct host h;
-    int r = store_host_by_name(cli.st, name, &h);
-    if (r == -ENOENT) {
-        if (!mac_s) {
-            fprintf(stderr, "midwife: host %s is new: --mac is required\n", name);
-            rc = CLI_USAGE;
-            goto out;
+    json_t *items;
+    rc = cli_list_all(a, q.buf, &o.paging, &items);
+    cli_api_close(a);
+    if (rc != CLI_OK)
+        return rc;
+    if (g->json) {
+        rc = cli_print_json(items);
+    } else {
+        /* "build": "" means the configured default; say so. */
+        size_t i;
+        json_t *h;
+        json_array_foreach(items, i, h) {
+            const char *b = json_string_value(json_object_get(h, "build"));
+            if (b && !b[0])
+                json_object_set_new(h, "build", json_string("(default)"));
         }
-        if ((r = host_init(&h)) < 0) {
-            fprintf(stderr, "midwife: host %s: %s\n", name, strerror(-r));
-            goto out;
-        }
-        snprintf(h.name, sizeof h.name, "%s", name);
-    } else if (r < 0) {
-        fprintf(stderr, "midwife: host %s: %s\n", name, strerror(-r));
-        goto out;
+        static const char *const headers[] = {"NAME", "STATE", "MACS", "BUILD", "PROFILE", "MODE", "ADDRESS",
+                                              "LAST SEEN"};
+        static const char *const keys[] = {"name", "state", "macs", "build", "profile", "mode", "address",
+                                           "last_seen"};
+        rc = cli_print_list(items, 8, headers, keys, cli_state_colour);
     }
-    if (mac_s) {
-        /* --mac sets the primary (boot) MAC. */
-        memcpy(h.macs[0], mac, 6);
-        if (h.n_macs == 0)
-            h.n_macs = 1;
-    }
-    if (build_s) {
-        if (bname[0]) {
-            struct build b;
-            if ((r = store_build_get(cli.st, bname, bversion, &b)) < 0) {
-                fprintf(stderr, "midwife: host %s: build %s: %s\n", name, build_s,
-                        r == -ENOENT ? "no such build" : strerror(-r));
-                goto out;
-            }
-            build_clear(&b);
-        }
-        snprintf(h.build, sizeof h.build, "%s", bname);
-        h.build_version = bversion;
-    }
-    if (vlan_s)
-        h.vlan = (int)vlan;
-    const char *where;
-    if ((r = store_host_put(cli.st, &h, &where)) < 0) {
-        char m[MAC_STRLEN];
-        if (r == -EEXIST && strcmp(where, "mac") == 0) {
-            struct host other;
-            bool known = store_host_by_mac(cli.st, h.macs[0], &other) == 0;
-            fprintf(stderr, "midwife: host %s: MAC %s already belongs to host %s\n", name,
-                    format_mac(h.macs[0], m), known ? other.name : "?");
-            if (known)
-                host_clear(&other);
-        } else if (r == -EEXIST) {
-            fprintf(stderr, "midwife: host %s: its %s belongs to another host\n", name, where);
-        } else {
-            fprintf(stderr, "midwife: host %s: %s\n", name, strerror(-r));
-        }
-        goto out;
-    }
-    char m[MAC_STRLEN], ref[BUILD_NAME_MAX + 16];
-    printf("host %s: mac %s, build %s, vlan %d\n", h.name, format_mac(h.macs[0], m),
-           build_ref(&h, ref, sizeof ref), h.vlan);
-    rc = CLI_OK;
-out:
-    host_clear(&h);
-    cli_close(&cli);
+    json_decref(items);
     return rc;
 }
 
-static int parse_common(int argc, char **argv, const char **config, bool *json, bool allow_output)
-{
-    static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
-                                         {"output", required_argument, NULL, 'o'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {NULL, 0, NULL, 0}};
-    *config = cli_default_config();
-    *json = false;
-    optind = 0;
-    int c;
-    while ((c = getopt_long(argc, argv, "c:o:h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'c': *config = optarg; break;
-        case 'o':
-            if (!allow_output || cli_parse_output(optarg, json) < 0)
-                return usage_error(allow_output ? "-o takes text or json" : "-o is for list and show");
-            break;
-        default: return usage_error(NULL);
-        }
-    }
-    return CLI_OK;
-}
+/* ---- add / set ------------------------------------------------------------ */
 
-struct list_ctx {
-    json_t *arr;
-    size_t n;
+struct field_opts {
+    json_t *fields; /* what the command line sets */
+    json_t *labels, *vars; /* KEY=VALUE given; "" values remove */
 };
 
-static int list_one(const struct host *h, void *arg)
+static int kv_into(json_t *obj, const char *arg, const char *opt)
 {
-    struct list_ctx *lc = arg;
-    if (lc->arr) {
-        json_array_append_new(lc->arr, host_json(h));
-    } else {
-        char m[MAC_STRLEN], ref[BUILD_NAME_MAX + 16];
-        if (lc->n == 0)
-            printf("%-24s %-17s %-30s %s\n", "NAME", "MAC", "BUILD", "VLAN");
-        printf("%-24s %-17s %-30s %d\n", h->name, format_mac(h->macs[0], m), build_ref(h, ref, sizeof ref), h->vlan);
-    }
-    lc->n++;
-    return 0;
-}
-
-static int cmd_list(int argc, char **argv)
-{
-    const char *config;
-    bool json;
-    int rc = parse_common(argc, argv, &config, &json, true);
-    if (rc != CLI_OK)
-        return rc;
-    if (optind != argc)
-        return usage_error("list takes no arguments");
-    struct cli cli;
-    if (cli_open(config, &cli) != CLI_OK)
-        return CLI_FAIL;
-    struct list_ctx lc = {.arr = json ? json_array() : NULL};
-    int r = store_host_list(cli.st, NULL, list_one, &lc);
-    cli_close(&cli);
-    if (r < 0) {
-        fprintf(stderr, "midwife: host list: %s\n", strerror(-r));
-        json_decref(lc.arr);
-        return CLI_FAIL;
-    }
-    return json ? print_json(lc.arr) : CLI_OK;
-}
-
-static int cmd_show(int argc, char **argv)
-{
-    const char *config;
-    bool json;
-    int rc = parse_common(argc, argv, &config, &json, true);
-    if (rc != CLI_OK)
-        return rc;
-    if (argc - optind != 1)
-        return usage_error("show takes one NAME");
-    struct cli cli;
-    if (cli_open(config, &cli) != CLI_OK)
-        return CLI_FAIL;
-    struct host h;
-    int r = store_host_by_name(cli.st, argv[optind], &h);
-    if (r < 0) {
-        fprintf(stderr, "midwife: host %s: %s\n", argv[optind], r == -ENOENT ? "no such host" : strerror(-r));
-        cli_close(&cli);
-        return CLI_FAIL;
-    }
-    /* Which version it boots now, for people. */
-    int boots = 0;
-    struct build b;
-    if (h.build[0] && store_build_get(cli.st, h.build, h.build_version, &b) == 0) {
-        boots = b.version;
-        build_clear(&b);
-    }
-    cli_close(&cli);
-    if (json) {
-        json_t *j = host_json(&h);
-        json_object_set_new(j, "boots_version", json_integer(boots));
-        host_clear(&h);
-        return print_json(j);
-    }
-    host_clear(&h);
-    char m[MAC_STRLEN], ref[BUILD_NAME_MAX + 16];
-    printf("host:   %s\n", h.name);
-    printf("mac:    %s\n", format_mac(h.macs[0], m));
-    printf("build:  %s", build_ref(&h, ref, sizeof ref));
-    if (h.build[0] && !h.build_version)
-        printf(boots ? " (latest: @%d)" : " (missing)", boots);
-    else if (h.build[0] && !boots)
-        printf(" (missing)");
-    printf("\nvlan:   %d%s\n", h.vlan, h.vlan ? "" : " (none)");
+    char buf[1024];
+    const char *k, *v;
+    if (cli_split_kv(arg, buf, sizeof buf, &k, &v) < 0)
+        return cli_usage_error(WHAT, NULL, "%s takes KEY=VALUE, not '%s'", opt, arg);
+    json_object_set_new(obj, k, json_string(v));
     return CLI_OK;
 }
 
-static int cmd_rm(int argc, char **argv)
+static int field_opt(int c, const char *arg, void *ctx)
 {
-    const char *config;
-    bool json;
-    int rc = parse_common(argc, argv, &config, &json, false);
-    if (rc != CLI_OK)
-        return rc;
-    if (argc - optind != 1)
-        return usage_error("rm takes one NAME");
-    struct cli cli;
-    if (cli_open(config, &cli) != CLI_OK)
-        return CLI_FAIL;
-    struct host h;
-    int r = store_host_by_name(cli.st, argv[optind], &h);
-    if (r == 0) {
-        r = store_host_delete(cli.st, h.id);
-        host_clear(&h);
+    struct field_opts *o = ctx;
+    json_t *f = o->fields;
+    uint64_t v;
+    const char *why;
+    switch (c) {
+    case OPT_MAC: {
+        json_t *macs = json_object_get(f, "macs");
+        if (!macs)
+            json_object_set_new(f, "macs", macs = json_array());
+        json_array_append_new(macs, json_string(arg));
+        return CLI_OK;
     }
-    if (r < 0)
-        fprintf(stderr, "midwife: host rm %s: %s\n", argv[optind], r == -ENOENT ? "no such host" : strerror(-r));
-    else
-        printf("removed host %s\n", argv[optind]);
-    cli_close(&cli);
-    return r < 0 ? CLI_FAIL : CLI_OK;
+    case OPT_BUILD: json_object_set_new(f, "build", json_string(arg)); return CLI_OK;
+    case OPT_PROFILE: json_object_set_new(f, "profile", json_string(arg)); return CLI_OK;
+    case OPT_MODE: json_object_set_new(f, "mode", json_string(arg)); return CLI_OK;
+    case OPT_ADDRESS: json_object_set_new(f, "address", json_string(arg)); return CLI_OK;
+    case OPT_UUID: json_object_set_new(f, "uuid", json_string(arg)); return CLI_OK;
+    case OPT_SERIAL: json_object_set_new(f, "serial", json_string(arg)); return CLI_OK;
+    case OPT_VLAN:
+        /* The range is the server's to check; only a number goes. */
+        if (parse_u64(arg, 0, UINT32_MAX, &v, &why) < 0)
+            return cli_usage_error(WHAT, NULL, "--vlan %s: %s (0 = none, else 1..4094)", arg, why);
+        json_object_set_new(f, "vlan", json_integer((json_int_t)v));
+        return CLI_OK;
+    case OPT_LABEL: return kv_into(o->labels, arg, "--label");
+    case OPT_VAR: return kv_into(o->vars, arg, "--var");
+    default: return CLI_USAGE;
+    }
 }
 
-int cli_host_main(int argc, char **argv)
+static const struct option field_opts_long[] = {{"mac", required_argument, NULL, OPT_MAC},
+                                                {"build", required_argument, NULL, OPT_BUILD},
+                                                {"profile", required_argument, NULL, OPT_PROFILE},
+                                                {"mode", required_argument, NULL, OPT_MODE},
+                                                {"vlan", required_argument, NULL, OPT_VLAN},
+                                                {"address", required_argument, NULL, OPT_ADDRESS},
+                                                {"label", required_argument, NULL, OPT_LABEL},
+                                                {"var", required_argument, NULL, OPT_VAR},
+                                                {"uuid", required_argument, NULL, OPT_UUID},
+                                                {"serial", required_argument, NULL, OPT_SERIAL},
+                                                {NULL, 0, NULL, 0}};
+
+/* base's labels/vars (NULL: none) with the command line's KEY=VALUE on
+ * top; empty values remove. */
+static json_t *merged(const json_t *base, const json_t *given)
+{
+    json_t *m = json_is_object(base) ? json_deep_copy(base) : json_object();
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)given, k, v) {
+        if (json_string_length(v) == 0)
+            json_object_del(m, k);
+        else
+            json_object_set(m, k, v);
+    }
+    return m;
+}
+
+static void print_host_line(const char *verb, const json_t *h)
+{
+    char name[CLI_CELL_MAX], state[CLI_CELL_MAX], macs[CLI_CELL_MAX], build[CLI_CELL_MAX];
+    const char *b = json_string_value(json_object_get(h, "build"));
+    printf("%s host %s: state %s, macs %s, build %s\n", verb, cli_cell(json_object_get(h, "name"), name, sizeof name),
+           cli_cell(json_object_get(h, "state"), state, sizeof state),
+           cli_cell(json_object_get(h, "macs"), macs, sizeof macs),
+           b && !b[0] ? "(default)" : cli_cell(json_object_get(h, "build"), build, sizeof build));
+}
+
+static int cmd_add_or_set(int argc, char **argv, struct cli_globals *g, bool add)
+{
+    struct field_opts o = {.fields = json_object(), .labels = json_object(), .vars = json_object()};
+    struct cli_api *a = NULL;
+    json_t *cur = NULL, *ans = NULL;
+    int rc = cli_getopt(argc, argv, "", field_opts_long, g, field_opt, &o, host_usage);
+    if (rc) {
+        rc = rc < 0 ? CLI_OK : rc;
+        goto out;
+    }
+    if (argc - optind != 1) {
+        rc = cli_usage_error(WHAT, host_usage, "%s takes one NAME", add ? "add" : "set");
+        goto out;
+    }
+    const char *name = argv[optind];
+    char path[CLI_PATH_MAX];
+    if ((rc = cli_object_path(path, sizeof path, "/hosts", name, NULL)) != CLI_OK)
+        goto out;
+    if (json_object_size(o.fields) + json_object_size(o.labels) + json_object_size(o.vars) == 0 && !add) {
+        rc = cli_usage_error(WHAT, host_usage, "set %s: nothing to change", name);
+        goto out;
+    }
+    if ((rc = cli_api_open(g, 0, &a)) != CLI_OK)
+        goto out;
+
+    long status = 0;
+    if (!add) {
+        /* Labels and variables given one by one merge into what the host
+         * has, so the current ones are needed. */
+        if (json_object_size(o.labels) + json_object_size(o.vars) > 0) {
+            if ((rc = cli_api_try(a, "GET", path, NULL, &status, &cur)) != CLI_OK)
+                goto out;
+            if (status != 200 && status != 404) {
+                cli_api_print_error(a, status, cur);
+                rc = CLI_FAIL;
+                goto out;
+            }
+            if (status == 404) {
+                json_decref(cur);
+                cur = NULL;
+            }
+        }
+    }
+    if (json_object_size(o.labels))
+        json_object_set_new(o.fields, "labels", merged(json_object_get(cur, "labels"), o.labels));
+    if (json_object_size(o.vars))
+        json_object_set_new(o.fields, "vars", merged(json_object_get(cur, "vars"), o.vars));
+
+    if (add) {
+        json_object_set_new(o.fields, "name", json_string(name));
+        rc = cli_api_call(a, "POST", "/hosts", o.fields, &ans);
+    } else {
+        if ((rc = cli_api_try(a, "PATCH", path, o.fields, &status, &ans)) != CLI_OK)
+            goto out;
+        if (status == 404) {
+            /* A new host: PUT creates it, the fields not given at their defaults. */
+            json_decref(ans);
+            ans = NULL;
+            json_object_set_new(o.fields, "name", json_string(name));
+            if ((rc = cli_api_try(a, "PUT", path, o.fields, &status, &ans)) != CLI_OK)
+                goto out;
+        }
+        if (status < 200 || status > 299) {
+            cli_api_print_error(a, status, ans);
+            rc = CLI_FAIL;
+            goto out;
+        }
+    }
+    if (rc == CLI_OK) {
+        if (g->json)
+            rc = cli_print_json(ans);
+        else
+            print_host_line(add || status == 201 ? "added" : "changed", ans);
+    }
+out:
+    cli_api_close(a);
+    json_decref(o.fields);
+    json_decref(o.labels);
+    json_decref(o.vars);
+    json_decref(cur);
+    json_decref(ans);
+    return rc;
+}
+
+/* ---- show / rm / retire / reinstall / config ------------------------------ */
+
+enum one_action { SHOW, RM, RETIRE, REINSTALL, CONFIG };
+
+static int cmd_one(int argc, char **argv, struct cli_globals *g, enum one_action act)
+{
+    static const char *const verb[] = {"show", "rm", "retire", "reinstall", "config"};
+    int rc = cli_getopt(argc, argv, "", NULL, g, NULL, NULL, host_usage);
+    if (rc)
+        return rc < 0 ? CLI_OK : rc;
+    if (argc - optind != 1)
+        return cli_usage_error(WHAT, host_usage, "%s takes one NAME", verb[act]);
+    const char *name = argv[optind];
+    static const char *const suffix[] = {NULL, NULL, "/retire", "/reinstall", "/config"};
+    static const char *const method[] = {"GET", "DELETE", "POST", "POST", "GET"};
+    char path[CLI_PATH_MAX];
+    if ((rc = cli_object_path(path, sizeof path, "/hosts", name, suffix[act])) != CLI_OK)
+        return rc;
+    struct cli_api *a;
+    if (cli_api_open(g, 0, &a) != CLI_OK)
+        return CLI_FAIL;
+    json_t *ans = NULL;
+    rc = cli_api_call(a, method[act], path, NULL, &ans);
+    cli_api_close(a);
+    if (rc != CLI_OK)
+        return rc;
+    switch (act) {
+    case SHOW: {
+        const char *b = json_string_value(json_object_get(ans, "build"));
+        if (!g->json && b && !b[0])
+            json_object_set_new(ans, "build", json_string("(default)"));
+        return cli_show(g, ans);
+    }
+    case CONFIG:
+        /* A document: JSON either way. */
+        rc = cli_print_json(ans);
+        json_decref(ans);
+        return rc;
+    case RM:
+        if (g->json)
+            rc = cli_print_json(ans ? ans : json_object());
+        else
+            printf("removed host %s\n", name);
+        break;
+    case RETIRE:
+    case REINSTALL:
+        if (g->json) {
+            rc = ans ? cli_print_json(ans) : CLI_OK;
+        } else {
+            char st[CLI_CELL_MAX];
+            printf("host %s: %s (state %s)\n", name, act == RETIRE ? "retired" : "will be installed again",
+                   cli_cell(json_object_get(ans, "state"), st, sizeof st));
+        }
+        break;
+    }
+    json_decref(ans);
+    return rc;
+}
+
+int cli_host_main(int argc, char **argv, struct cli_globals *g)
 {
     if (argc < 2)
-        return usage_error(NULL);
+        return cli_usage_error(WHAT, host_usage, "which command?");
     const char *cmd = argv[1];
     argc--;
     argv++;
-    if (strcmp(cmd, "set") == 0)
-        return cmd_set(argc, argv);
+    argv[0] = (char *)WHAT;
     if (strcmp(cmd, "list") == 0 || strcmp(cmd, "ls") == 0)
-        return cmd_list(argc, argv);
+        return cmd_list(argc, argv, g);
     if (strcmp(cmd, "show") == 0)
-        return cmd_show(argc, argv);
+        return cmd_one(argc, argv, g, SHOW);
+    if (strcmp(cmd, "add") == 0)
+        return cmd_add_or_set(argc, argv, g, true);
+    if (strcmp(cmd, "set") == 0)
+        return cmd_add_or_set(argc, argv, g, false);
     if (strcmp(cmd, "rm") == 0)
-        return cmd_rm(argc, argv);
+        return cmd_one(argc, argv, g, RM);
+    if (strcmp(cmd, "retire") == 0)
+        return cmd_one(argc, argv, g, RETIRE);
+    if (strcmp(cmd, "reinstall") == 0)
+        return cmd_one(argc, argv, g, REINSTALL);
+    if (strcmp(cmd, "config") == 0)
+        return cmd_one(argc, argv, g, CONFIG);
     if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
         fputs(host_usage, stdout);
+        fputs(cli_globals_usage, stdout);
         return CLI_OK;
     }
-    fprintf(stderr, "midwife host: unknown command '%s'\n", cmd);
-    return usage_error(NULL);
+    return cli_usage_error(WHAT, host_usage, "unknown command '%s'", cmd);
 }

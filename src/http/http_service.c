@@ -629,6 +629,13 @@ static void respond_lifecycle_script(struct conn *c, const struct http_request *
         ask.vendor = vendor;
     if (http_query_get(query, query_len, "model", model, sizeof model) == 0)
         ask.model = model;
+    char asked[8];
+    ask.asked = http_query_get(query, query_len, "asked", asked, sizeof asked) == 0;
+    /* iPXE sends an empty value for a setting it does not have. */
+    if (ask.uuid && !*ask.uuid)
+        ask.uuid = NULL;
+    if (ask.serial && !*ask.serial)
+        ask.serial = NULL;
     char *text = NULL, err[256] = "";
     size_t len = 0;
     int rc = lifecycle_script_for(lifecycle_current(), &ask, &text, &len, err, sizeof err);

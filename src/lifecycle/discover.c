@@ -181,6 +181,40 @@ out:
     return ret;
 }
 
+/* Any rule at all? One row is enough to know. */
+static int any_rule(const struct rule *r, void *arg)
+{
+    (void)r;
+    *(bool *)arg = true;
+    return 1;
+}
+
+/* The identity script (discover.h). Only the MAC, already checked to be a
+ * MAC, and the base URL, checked like every URL, go into it. */
+static int identity_script(struct lifecycle *lc, const struct script_ask *ask, char **out, size_t *outlen)
+{
+    char m[18];
+    snprintf(m, sizeof m, "%02x-%02x-%02x-%02x-%02x-%02x", ask->mac[0], ask->mac[1], ask->mac[2], ask->mac[3],
+             ask->mac[4], ask->mac[5]);
+    for (const char *p = ask->base_url; *p; p++)
+        if (!(*p > ' ' && *p < 127) || strchr("$`#;{}\\\"'|&<>", *p))
+            return -EINVAL;
+    int n = asprintf(out,
+                     "#!ipxe\n"
+                     "# midwife: unknown machine %s: asking again with its identity, for the rules\n"
+                     "chain %s/boot/ipxe?mac=%s&asked=1&uuid=${uuid}&serial=${serial:uristring}"
+                     "&vendor=${manufacturer:uristring}&model=${product:uristring}\n",
+                     m, ask->base_url, m);
+    if (n < 0)
+        return -ENOMEM;
+    *outlen = (size_t)n;
+    char a[IPV4_STRLEN];
+    lifecycle_recordf(lc, "http.script", EVENT_INFO, ask->mac, "{\"kind\":\"identity\",\"known\":false}",
+                      "identity script served to %s: an unknown machine, the rules may need its UUID or serial",
+                      format_ipv4(ask->peer, a));
+    return 0;
+}
+
 int lifecycle_script_for(struct lifecycle *lc, const struct script_ask *ask, char **out, size_t *outlen, char *err,
                          size_t errlen)
 {
@@ -188,6 +222,12 @@ int lifecycle_script_for(struct lifecycle *lc, const struct script_ask *ask, cha
     const struct conf *conf = lifecycle_conf(lc);
     struct host h;
     bool have = store_host_by_mac(st, ask->mac, &h) == 0;
+    if (!have && !ask->asked && !ask->uuid && !ask->serial) {
+        bool rules = false;
+        store_rule_list(st, any_rule, &rules);
+        if (rules)
+            return identity_script(lc, ask, out, outlen);
+    }
     if (!have) {
         int r = discover(lc, ask, &h);
         if (r < 0)
@@ -226,7 +266,11 @@ int lifecycle_script_for(struct lifecycle *lc, const struct script_ask *ask, cha
     int r = 0;
     if (bname[0] && !retired && (r = store_build_get(st, bname, bver, &build)) < 0) {
         snprintf(err, errlen, "build %s%s: not found", bname, bver ? "@version" : "");
-        lifecycle_recordf(lc, "http.error", EVENT_FAIL, ask->mac, NULL, "script: build %s not found", bname);
+        char nf[200];
+        snprintf(nf, sizeof nf, "{\"build\":\"%s\",\"kind\":\"\",\"token\":false,\"error\":\"build not found\"}",
+                 bname);
+        lifecycle_recordf(lc, "http.script", EVENT_FAIL, ask->mac, nf, "script could not be rendered: build %s not found",
+                          bname);
         if (have)
             host_clear(&h);
         return -ENOENT;
@@ -244,9 +288,13 @@ int lifecycle_script_for(struct lifecycle *lc, const struct script_ask *ask, cha
              has_build ? build.name : "", has_build ? build.version : 0,
              has_build ? build_kind_name(build.kind) : "exit", token[0] ? "true" : "false", have ? "true" : "false");
     if (r < 0) {
-        char e[200];
-        lifecycle_recordf(lc, "http.error", EVENT_FAIL, ask->mac, data, "script could not be rendered: %s",
-                          log_escape(e, sizeof e, err, strlen(err)));
+        char e[200], fdata[sizeof data + 220];
+        log_escape(e, sizeof e, err, strlen(err));
+        for (char *q = e; *q; q++)
+            if (*q == '"' || *q == '\\')
+                *q = '\'';
+        snprintf(fdata, sizeof fdata, "%.*s,\"error\":\"%s\"}", (int)strlen(data) - 1, data, e);
+        lifecycle_recordf(lc, "http.script", EVENT_FAIL, ask->mac, fdata, "script could not be rendered: %s", e);
     } else if (have) {
         lifecycle_record_host(lc, &h, "http.script", EVENT_OK, data, "script served to %s: %s%s%s",
                               format_ipv4(ask->peer, a), has_build ? build.name : "exit", why[0] ? "; " : "", why);

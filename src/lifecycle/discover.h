@@ -19,7 +19,16 @@ struct script_ask {
     const char *base_url;  /* midwife as this client reaches it */
     /* What iPXE told about the machine in the query (NULL: not sent). */
     const char *uuid, *serial, *vendor, *model;
+    /* The query came from the identity script below (?asked=1): do not
+     * ask again, whatever it holds. */
+    bool asked;
 };
+
+/* An unknown machine's first script request carries only its MAC, but
+ * rules may match its UUID, serial, vendor or model, which iPXE knows. So
+ * when rules exist and the request did not say them, the answer is a
+ * two-line iPXE script that asks again with them (iPXE fills ${uuid},
+ * ${serial}, ${manufacturer}, ${product}); the second request decides. */
 
 /* The script for ask into a malloc'd *out; same errors as
  * boot_script_for (-ENOENT no such build, -EINVAL template or value). */

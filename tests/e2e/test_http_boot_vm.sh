@@ -101,6 +101,20 @@ $HTTP_SECTION
 EOF
 
 # --- builds and hosts ----------------------------------------------------------
+# The CLI is a client of the server's API: the server runs first, and the
+# CLI runs where it listens, inside the namespace.
+midwife_start "$NS" "$T/midwife.conf" "$T/server.log"
+ns_cli() {
+  local out rc
+  out=$(with_timeout 60 ip netns exec "$NS" "$MIDWIFE" "$@" 2>&1)
+  rc=$?
+  if [ $rc -ne 0 ]; then
+    printf '%s\n' "$out" | sed 's/^/  cli| /' >&2
+    log "command failed (status $rc): midwife $*"
+    return $rc
+  fi
+  printf '%s\n' "$out"
+}
 sha() { sha256sum "$1" | cut -d' ' -f1; }
 if [ "$STANDIN" = python ]; then
   # What midwife would serve: per-host scripts and content-addressed files.
@@ -133,18 +147,18 @@ if [ "$STANDIN" = python ]; then
 else
   # Relative paths from inside the directory: the same whether the CLI
   # resolves --kernel/--initrd against PATH or the working directory.
-  (cd "$T/one" && midwife_cli build import one "$T/one" -c "$T/midwife.conf" --kind linux \
+  (cd "$T/one" && ns_cli build import one "$T/one" -c "$T/midwife.conf" --kind linux \
     --kernel vmlinuz --initrd initrd.gz --cmdline "$CMDLINE") || fail "build import one"
-  (cd "$T/multi" && midwife_cli build import multi "$T/multi" -c "$T/midwife.conf" --kind linux \
+  (cd "$T/multi" && ns_cli build import multi "$T/multi" -c "$T/midwife.conf" --kind linux \
     --kernel vmlinuz --initrd initrd.gz --initrd a.cpio.gz --initrd b.cpio.gz \
     --cmdline "$CMDLINE") || fail "build import multi"
-  midwife_cli build layer multi "$T/layer-c.cpio.gz" -c "$T/midwife.conf" || fail "build layer multi"
-  midwife_cli host set vm-one --mac "$MAC1" --build one -c "$T/midwife.conf" || fail "host set vm-one"
-  midwife_cli host set vm-multi --mac "$MAC2" --build multi -c "$T/midwife.conf" || fail "host set vm-multi"
-  midwife_cli build list -c "$T/midwife.conf" | sed 's/^/  /'
-  midwife_cli host list -c "$T/midwife.conf" | sed 's/^/  /'
+  ns_cli build layer multi "$T/layer-c.cpio.gz" -c "$T/midwife.conf" || fail "build layer multi"
+  ns_cli host set vm-one --mac "$MAC1" --build one -c "$T/midwife.conf" || fail "host set vm-one"
+  ns_cli host set vm-multi --mac "$MAC2" --build multi -c "$T/midwife.conf" || fail "host set vm-multi"
+  ns_cli build list -c "$T/midwife.conf" | sed 's/^/  /'
+  ns_cli host list -c "$T/midwife.conf" | sed 's/^/  /'
   # The layered build: kernel, then initrd.gz, a, b and the layered c.
-  json=$(midwife_cli build show multi -c "$T/midwife.conf" -o json) || fail "build show multi"
+  json=$(ns_cli build show multi -c "$T/midwife.conf" -o json) || fail "build show multi"
   printf '%s\n' "$json" >"$T/multi.json"
   want="$(sha "$T/multi/initrd.gz") $(sha "$T/multi/a.cpio.gz") $(sha "$T/multi/b.cpio.gz") $(sha "$T/layer-c.cpio.gz")"
   for s in $want; do
@@ -154,7 +168,6 @@ else
 fi
 
 start=$SECONDS
-midwife_start "$NS" "$T/midwife.conf" "$T/server.log"
 if [ "$STANDIN" = python ]; then
   wait_for 10 "python's http.server" http_get "$NS" "http://$SRV:$PORT/boot/" -o /dev/null ||
     fail "the stand-in HTTP server did not come up"

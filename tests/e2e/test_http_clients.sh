@@ -57,13 +57,25 @@ port = $PORT
 EOF
 
 sha() { sha256sum "$1" | cut -d' ' -f1; }
-(cd "$T/files" && midwife_cli build import files "$T/files" -c "$CONF" --kind linux \
+# The CLI is a client of the server's API: the server runs first, and the
+# CLI runs where it listens, inside the namespace.
+midwife_start "$NS" "$CONF" "$T/midwife.log"
+ns_cli() {
+  local out rc
+  out=$(with_timeout 60 ip netns exec "$NS" "$MIDWIFE" "$@" 2>&1)
+  rc=$?
+  if [ $rc -ne 0 ]; then
+    printf '%s\n' "$out" | sed 's/^/  cli| /' >&2
+    log "command failed (status $rc): midwife $*"
+    return $rc
+  fi
+  printf '%s\n' "$out"
+}
+(cd "$T/files" && ns_cli build import files "$T/files" -c "$CONF" --kind linux \
   --kernel kernel.bin --initrd data.bin --cmdline "console=ttyS0") || fail "build import files"
 DATA=$T/files/data.bin
 SIZE=$(stat -c %s "$DATA")
 URL=$B/boot/file/$(sha "$DATA")/data.bin
-
-midwife_start "$NS" "$CONF" "$T/midwife.log"
 
 # req NAME URL [CURL_ARGS...]: one request; body in out/NAME, headers in
 # out/NAME.h (lower-cased names), status in $CODE (000: no HTTP answer),
@@ -282,7 +294,7 @@ BOOTFILES='[.. | objects | select(has("sha256") and (.role == "kernel" or .role 
 check_build() {
   local name=$1 kind=$2 json got want f s fname
   shift 2
-  json=$(midwife_cli build show "$name" -c "$CONF" -o json) || fail "build show $name"
+  json=$(ns_cli build show "$name" -c "$CONF" -o json) || fail "build show $name"
   printf '%s\n' "$json" >"$T/out/$name.json"
   got=$(jq -r 'first(.. | objects | select(has("kind")) | .kind)' <"$T/out/$name.json") ||
     fail "build show $name -o json: not JSON"
@@ -302,7 +314,7 @@ check_build() {
   done < <(jq -r '.. | objects | select(has("sha256")) | "\(.sha256)|\(.name)"' <"$T/out/$name.json")
 }
 
-midwife_cli build import esxi "$T/esxi.iso" -c "$CONF" | sed 's/^/    /' ||
+ns_cli build import esxi "$T/esxi.iso" -c "$CONF" | sed 's/^/    /' ||
   fail "build import of the ESXi-like ISO"
 check_build esxi esxi "$E/B.B00" "$E/JUMPSTRT.GZ" "$E/USEROPTS.GZ" "$E/S.V00"
 grep -q runweasel "$T/out/esxi.json" || fail "build esxi: kernelopt 'runweasel' missing"
@@ -324,7 +336,7 @@ pass "ESXi-like ISO → kind esxi, b.b00 + jumpstrt.gz, useropts.gz, s.v00 in or
 # per-host boot.cfg whose kernel and modules are pinned by checksum and
 # resolve, relative to its prefix, to the files themselves.
 ESX_MAC=52:54:00:00:0e:01
-midwife_cli host set esx1 --mac "$ESX_MAC" --build esxi -c "$CONF" >/dev/null || fail "host set esx1"
+ns_cli host set esx1 --mac "$ESX_MAC" --build esxi -c "$CONF" >/dev/null || fail "host set esx1"
 req esx-script "$B/boot/ipxe?mac=${ESX_MAC//:/-}"
 expect_code esx-script 200
 sed 's/^/    | /' "$T/out/esx-script"
@@ -348,32 +360,32 @@ for m in "$(cfgv kernel)" $(cfgv modules | sed 's/ --- / /g'); do
 done
 pass "ESXi host: mboot.c32 / BOOTX64.EFI with its per-host boot.cfg; kernel and modules pinned, in order, fetchable"
 
-midwife_cli build import debian "$T/debian.iso" -c "$CONF" | sed 's/^/    /' ||
+ns_cli build import debian "$T/debian.iso" -c "$CONF" | sed 's/^/    /' ||
   fail "build import of the Debian-like ISO"
 check_build debian linux "$D/install.amd/vmlinuz" "$D/install.amd/initrd.gz"
 pass "Debian-netboot-like ISO → kind linux, vmlinuz + initrd.gz, served intact"
 
 # The same layout as a tarball.
 tar -C "$D" -czf "$T/debian.tar.gz" . || fail "tar"
-midwife_cli build import debian-tgz "$T/debian.tar.gz" -c "$CONF" >/dev/null || fail "build import of a tarball"
+ns_cli build import debian-tgz "$T/debian.tar.gz" -c "$CONF" >/dev/null || fail "build import of a tarball"
 check_build debian-tgz linux "$D/install.amd/vmlinuz" "$D/install.amd/initrd.gz"
 pass "the same layout as a .tar.gz → the same linux build"
 
 # Content-addressed: importing the same ISO again stores nothing new.
 nblobs=$(find "$T/state" -type f | wc -l)
-midwife_cli build import esxi-again "$T/esxi.iso" -c "$CONF" >/dev/null || fail "second ESXi import"
+ns_cli build import esxi-again "$T/esxi.iso" -c "$CONF" >/dev/null || fail "second ESXi import"
 [ "$(find "$T/state" -type f | wc -l)" -le $((nblobs + 1)) ] ||
   log "note: a second import of the same ISO added files under state_dir"
-midwife_cli build list -c "$CONF" | sed 's/^/    /'
+ns_cli build list -c "$CONF" | sed 's/^/    /'
 
 # rm refuses a build a host uses, and works once it does not.
-if with_timeout 30 "$MIDWIFE" build rm esxi -c "$CONF" >"$T/out/rm.err" 2>&1; then
+if with_timeout 30 ip netns exec "$NS" "$MIDWIFE" build rm esxi -c "$CONF" >"$T/out/rm.err" 2>&1; then
   fail "build rm esxi succeeded while host esx1 uses it"
 fi
 log "build rm esxi (in use): $(head -n 1 "$T/out/rm.err")"
-midwife_cli host rm esx1 -c "$CONF" >/dev/null || fail "host rm esx1"
-midwife_cli build rm esxi -c "$CONF" >/dev/null || fail "build rm esxi once unused"
-midwife_cli build show esxi -c "$CONF" >/dev/null 2>&1 && fail "build esxi still there after rm"
+ns_cli host rm esx1 -c "$CONF" >/dev/null || fail "host rm esx1"
+ns_cli build rm esxi -c "$CONF" >/dev/null || fail "build rm esxi once unused"
+ns_cli build show esxi -c "$CONF" >/dev/null 2>&1 && fail "build esxi still there after rm"
 req esx-gone "$B/boot/ipxe?mac=${ESX_MAC//:/-}"
 expect_code esx-gone 200
 grep -q '^exit' "$T/out/esx-gone" || fail "a removed host's script does not exit"

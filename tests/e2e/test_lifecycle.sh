@@ -34,11 +34,14 @@ mkdir -p "$T/state" "$T/img" "$T/hooks"
 NS_S=$(ns_name lcs)
 NS_A=$(ns_name lca)
 NS_B=$(ns_name lcb)
-for ns in "$NS_S" "$NS_A" "$NS_B"; do ns_create "$ns"; done
+NS_C=$(ns_name lcc)
+for ns in "$NS_S" "$NS_A" "$NS_B" "$NS_C"; do ns_create "$ns"; done
 MAC_A=02:00:00:77:06:0a
 MAC_B=02:00:00:77:07:0b
+MAC_C=02:00:00:77:08:0c
 ns_veth "$NS_S" s0 "$NS_A" a0 10.77.6.1/24 "" $MAC_A
 ns_veth "$NS_S" s1 "$NS_B" b0 10.77.7.1/24 "" $MAC_B
+ns_veth "$NS_S" s2 "$NS_C" c0 10.77.8.1/24 "" $MAC_C
 URL=http://10.77.6.1:8080
 
 # The born hook writes what it got; a second one fails while the flag
@@ -63,7 +66,7 @@ state_dir = $T/state
 log_level = debug
 
 [dhcp]
-interfaces = s0, s1
+interfaces = s0, s1, s2
 
 [subnet a]
 network = 10.77.6.0/24
@@ -73,6 +76,11 @@ lease_time = 10m
 [subnet b]
 network = 10.77.7.0/24
 range = 10.77.7.100-10.77.7.150
+lease_time = 10m
+
+[subnet c]
+network = 10.77.8.0/24
+range = 10.77.8.100-10.77.8.150
 lease_time = 10m
 
 [tftp]
@@ -317,6 +325,60 @@ jq -r '.items[].message' "$T/out" | grep -q 'duplicate record node1' || fail "no
 jq -e '[.items[] | select(.kind == "birth.accepted")][0].data.leases >= 1' "$T/out" >/dev/null ||
   fail "the birth event does not count the stale lease: $(jq -c '.items' "$T/out")"
 pass "second life: one record, one lease, the old token dead, events explaining it"
+
+# --- an unknown machine meets the rules -------------------------------------------
+api POST /api/v1/rules '{"name":"rack3","rank":10,"match":{"serial":["SER-C*"],"subnet":["c"]},"build":"lab","profile":"node","labels":{"rack":"r3"}}'
+expect 201 "rule create"
+ADDR_C=$(lease "$NS_C" c0)
+[ -n "$ADDR_C" ] || fail "no lease for the unknown machine"
+nsx "$NS_C" ip addr add "$ADDR_C/24" dev c0
+nsx "$NS_C" ip route add default via 10.77.8.1
+# First ask: only the MAC is known, the rules need the serial: iPXE is
+# asked to say it.
+script "$NS_C" "$MAC_C"
+grep -q 'asked=1&uuid=${uuid}&serial=${serial:uristring}' "$T/script" || fail "no identity script for an unknown machine: $(cat "$T/script")"
+# As iPXE would ask again, with a serial no rule matches: no record, no token.
+script "$NS_C" "$MAC_C&asked=1&uuid=&serial=OTHER-1&vendor=QEMU&model=Standard%20PC"
+[ -z "$(token_of)" ] || fail "a machine no rule matched got a token"
+api GET "/api/v1/hosts?q=$MAC_C"
+[ "$(jq '.items | length' "$T/out")" = 0 ] || fail "a record was made though no rule matched: $(cat "$T/out")"
+# With a matching serial: the rule makes its record, the boot starts.
+script "$NS_C" "$MAC_C&asked=1&uuid=4c4c4544-0000-1111-2222-cccccccccccc&serial=SER-C42&vendor=QEMU&model=Standard%20PC"
+TOK_C=$(token_of)
+[ ${#TOK_C} = 64 ] || fail "no token for the machine the rule matched: $(cat "$T/script")"
+api GET "/api/v1/hosts?q=$MAC_C"
+[ "$(jq -r '.items[0].name' "$T/out")" = host-02000077080c ] || fail "the rule's record: $(cat "$T/out")"
+[ "$(jq -r '.items[0].state' "$T/out")" = booting ] && [ "$(jq -r '.items[0].labels.rack' "$T/out")" = r3 ] &&
+  [ "$(jq -r '.items[0].build' "$T/out")" = lab ] && [ "$(jq -r '.items[0].uuid' "$T/out")" = 4c4c4544-0000-1111-2222-cccccccccccc ] ||
+  fail "the rule's record has the wrong fields: $(cat "$T/out")"
+api GET "/api/v1/events?host=host-02000077080c&kind=state.changed"
+jq -r '.items[].message' "$T/out" | grep -q 'rule rack3 matched' || fail "no event says which rule made the record: $(cat "$T/out")"
+pass "an unknown machine: identity script, no match → no record, the rule's match → record (discovered → booting) with its labels"
+
+# --- explain from recorded events, an hour later ------------------------------
+# node2 boots once more and fetches its kernel, but never sends a birth;
+# node1b was born and never reports. Both are real recorded events; the
+# store's clock for them is then moved back an hour (midwife stopped), as
+# if the operator asked an hour later.
+script "$NS_B" "$MAC_B"
+KERNEL=$(grep -o "^kernel [^ ]*" "$T/script" | cut -d' ' -f2)
+[ -n "$KERNEL" ] || fail "no kernel line in node2's script: $(cat "$T/script")"
+CODE=$(nsx "$NS_B" curl -sS -o /dev/null -w '%{http_code}' "$KERNEL")
+[ "$CODE" = 200 ] || fail "kernel fetch: $CODE"
+api GET "/api/v1/events?host=node2&kind=http.file&limit=10"
+jq -e '[.items[] | select(.data.role == "kernel")] | length >= 1' "$T/out" >/dev/null ||
+  fail "the kernel fetch is not an http.file event with role kernel: $(cat "$T/out")"
+midwife_stop
+sqlite3 "$T/state/midwife.db" "UPDATE events SET ts = ts - 3600000" || fail "cannot age the events"
+midwife_start "$NS_S" "$T/midwife.conf" "$T/midwife.log"
+api GET "/api/v1/explain/$MAC_B"
+[ "$(jq -r '.diagnosis[0].finding' "$T/out")" = no-birth ] || fail "explain node2 an hour later: $(jq -c .diagnosis "$T/out")"
+jq -r '.diagnosis[0].summary' "$T/out" | grep -qi kernel || fail "no-birth does not mention the kernel: $(jq -c .diagnosis "$T/out")"
+api GET "/api/v1/explain/$MAC_A"
+[ "$(jq -r '.diagnosis[0].finding' "$T/out")" = stuck-configuring ] || fail "explain node1b an hour later: $(jq -c .diagnosis "$T/out")"
+[ "$(jq -r '.host.name' "$T/out")" = node1b ] || fail "explain names the wrong host: $(jq -c .host "$T/out")"
+jq -r '.script.text' "$T/out" | grep -q '^kernel ' || fail "explain does not show the script it would serve: $(jq -c .script "$T/out")"
+pass "explain from recorded events: kernel fetched but no birth, born but never ready (and the failed step above)"
 
 midwife_stop
 midwife_check_sanitizers
