@@ -954,6 +954,7 @@ int dhcp_server_handle(struct dhcp_server *srv, const uint8_t *data, size_t len,
         memcpy(x->mac, p->chaddr, 6);
     x->subnet = c.subnet ? c.subnet->name : NULL;
     x->client = c.plan.client;
+    x->known = c.res != NULL || known_mac(srv, &c.client);
     x->arch = c.plan_arch;
     memcpy(x->file, c.plan.filename, sizeof x->file);
     if (r == 1) {

@@ -125,6 +125,7 @@ struct dhcp_exchange {
     uint32_t giaddr;
     const char *subnet;         /* NULL: none chosen */
     enum boot_client client;
+    bool known;                 /* a [reservation] or a host record has this MAC */
     int32_t arch;
     char file[CONF_URL_MAX];    /* boot file handed out, "" = none */
     enum dhcp_drop drop;

@@ -215,6 +215,13 @@ static void record_exchange(const struct dhcp_server *srv)
     dhcp_server_last_exchange(srv, &x);
     if (!x.parsed || !x.has_mac)
         return;
+    /* The recorder follows machines that boot from the network and hosts
+     * midwife knows. An ordinary DHCP client it knows nothing about (a
+     * laptop, a printer, an installed system renewing) is only counted:
+     * on a busy LAN those would be most events and tell nothing about
+     * any boot. */
+    if (x.client == BOOT_CLIENT_PLAIN && !x.known)
+        return;
     const char *kind;
     enum event_status st = EVENT_INFO;
     switch (x.reply_type) {
@@ -243,21 +250,35 @@ static void record_exchange(const struct dhcp_server *srv)
     for (char *q = file; *q; q++)
         if (*q == '"' || *q == '\\')
             *q = '_';
-    snprintf(data, sizeof data,
-             "{\"xid\":%u,\"address\":\"%s\",\"subnet\":\"%s\",\"client\":\"%s\",\"arch\":%d,"
-             "\"file\":\"%s\",\"giaddr\":\"%s\",\"why\":\"%s\"}",
-             x.xid, addr, x.subnet ? x.subnet : "", client, x.arch, file, gi,
-             x.drop != DHCP_DROP_NONE ? dhcp_drop_name(x.drop) : "");
+    /* Only what the exchange has: these are the most frequent events. */
+    int n = snprintf(data, sizeof data, "{\"xid\":%u,\"address\":\"%s\",\"client\":\"%s\"", x.xid, addr, client);
+    if (x.subnet && n < (int)sizeof data)
+        n += snprintf(data + n, sizeof data - (size_t)n, ",\"subnet\":\"%s\"", x.subnet);
+    if (x.arch >= 0 && n < (int)sizeof data)
+        n += snprintf(data + n, sizeof data - (size_t)n, ",\"arch\":%d", x.arch);
+    if (file[0] && n < (int)sizeof data)
+        n += snprintf(data + n, sizeof data - (size_t)n, ",\"file\":\"%s\"", file);
+    if (x.giaddr && n < (int)sizeof data)
+        n += snprintf(data + n, sizeof data - (size_t)n, ",\"giaddr\":\"%s\"", gi);
+    if (x.drop != DHCP_DROP_NONE && n < (int)sizeof data)
+        n += snprintf(data + n, sizeof data - (size_t)n, ",\"why\":\"%s\"", dhcp_drop_name(x.drop));
+    if (n < (int)sizeof data - 1)
+        snprintf(data + n, sizeof data - (size_t)n, "}");
     const char *what = x.reply_type == 2   ? "offered"
                        : x.reply_type == 5 ? "acknowledged"
                        : x.reply_type == 6 ? "refused (NAK)"
                                            : "";
+    /* A MAC DHCP does not know has no host record: no lookup needed. */
+    struct event ev = {.status = st, .data = data, .host_id = x.known ? 0 : LIFECYCLE_NO_HOST};
+    snprintf(ev.kind, sizeof ev.kind, "%s", kind);
+    format_mac(x.mac, ev.mac);
     if (what[0])
-        lifecycle_recordf(lc, kind, st, x.mac, data, "%s %s to a %s client%s%s", what, addr, client,
-                          file[0] ? ", boot file " : "", file);
+        snprintf(ev.message, sizeof ev.message, "%s %s to a %s client%s%.300s", what, addr, client,
+                 file[0] ? ", boot file " : "", file);
     else
-        lifecycle_recordf(lc, kind, st, x.mac, data, "%s: %s", kind + 5,
-                          x.drop != DHCP_DROP_NONE ? dhcp_drop_name(x.drop) : addr);
+        snprintf(ev.message, sizeof ev.message, "%s: %s", kind + 5,
+                 x.drop != DHCP_DROP_NONE ? dhcp_drop_name(x.drop) : addr);
+    lifecycle_record(lc, &ev);
 }
 
 static void on_readable(evutil_socket_t fd, short what, void *arg)

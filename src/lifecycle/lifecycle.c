@@ -2,9 +2,9 @@
  * the hooks.
  *
  * Recording is cheap for the caller: an event is copied into a bounded
- * in-memory queue, and a zero-delay timer writes the whole queue in one
- * transaction on the next loop turn (the DHCP path records one event per
- * exchange; one commit each would cost more than the exchange). Live
+ * in-memory queue, and a timer writes the whole queue in one transaction
+ * FLUSH_DELAY_MS later (the DHCP path records one event per exchange; one
+ * commit each would cost more than the exchange). Live
  * subscribers see events after they are stored, with their ids. */
 #include "lifecycle/lifecycle.h"
 
@@ -26,6 +26,11 @@
 
 #define QUEUE_MAX 16384      /* events waiting for the next flush */
 #define FLUSH_NOW_AT 4096    /* a queue this long is written at once */
+/* Events are written at most this long after they happen: one commit
+ * covers a boot storm's worth of them (a commit per loop turn cost the
+ * DHCP path a third of its throughput). Reads through the API flush
+ * first, so they never miss one; live subscribers see them this late. */
+#define FLUSH_DELAY_MS 25
 #define PRUNE_EVERY_S 5 /* small, frequent prunes: one big delete stalls the loop */
 
 static struct lifecycle *current;
@@ -101,6 +106,13 @@ void lifecycle_flush(struct lifecycle *lc)
     bool ok = store_begin(lc->st) == 0;
     for (size_t i = 0; ok && i < n; i++)
         ok = store_event_append(lc->st, &lc->queue[i]) == 0;
+    /* Retention by count in the same transaction, as many out as came
+     * in: a boot storm pays a little on every flush instead of a long
+     * stall in one big delete. */
+    uint64_t pruned = 0;
+    if (ok)
+        ok = store_event_prune_some(lc->st, lc->conf->events_keep ? lc->conf->events_keep : UINT64_MAX, 0,
+                                    2 * n + 64, &pruned, NULL) == 0;
     if (ok)
         ok = store_commit(lc->st) == 0;
     if (!ok) {
@@ -135,6 +147,10 @@ static void on_flush(evutil_socket_t fd, short what, void *arg)
  * none. A lookup per event is an indexed read; the DHCP path pays it. */
 static void fill_host(struct lifecycle *lc, struct event *ev)
 {
+    if (ev->host_id == LIFECYCLE_NO_HOST) {
+        ev->host_id = 0;
+        return;
+    }
     if (ev->host_id != 0 || !ev->mac[0])
         return;
     uint8_t mac[6];
@@ -173,8 +189,8 @@ void lifecycle_record(struct lifecycle *lc, const struct event *ev)
     if (lc->n_queue >= FLUSH_NOW_AT) {
         lifecycle_flush(lc);
     } else if (lc->flush_ev && !evtimer_pending(lc->flush_ev, NULL)) {
-        struct timeval zero = {0, 0};
-        evtimer_add(lc->flush_ev, &zero);
+        struct timeval delay = {0, FLUSH_DELAY_MS * 1000};
+        evtimer_add(lc->flush_ev, &delay);
     }
 }
 
@@ -242,17 +258,28 @@ void lifecycle_unsubscribe(struct lifecycle *lc, struct lifecycle_sub *sub)
 
 /* ---- retention ---- */
 
+/* Retention by age (and by count, for what a flush left): a bounded
+ * number of rows per turn, more turns soon after when there is more. */
+#define PRUNE_ROWS_PER_TURN 5000
+#define PRUNE_AGAIN_MS 100
+
 static void prune(struct lifecycle *lc)
 {
     lifecycle_flush(lc);
     int64_t now = lifecycle_now_ms();
     int64_t older = lc->conf->events_max_age ? now - (int64_t)lc->conf->events_max_age * 1000 : 0;
     uint64_t n = 0;
-    if (store_event_prune(lc->st, lc->conf->events_keep, older, &n) < 0)
+    bool more = false;
+    if (store_event_prune_some(lc->st, lc->conf->events_keep ? lc->conf->events_keep : UINT64_MAX, older,
+                               PRUNE_ROWS_PER_TURN, &n, &more) < 0)
         log_warn("lifecycle", "pruning events failed: %s", store_errmsg(lc->st));
     else if (n > 0)
         log_debug("lifecycle", "pruned %llu events", (unsigned long long)n);
     store_token_prune(lc->st, now);
+    if (more && lc->prune_again) {
+        struct timeval soon = {0, PRUNE_AGAIN_MS * 1000};
+        evtimer_add(lc->prune_again, &soon);
+    }
 }
 
 static void on_prune(evutil_socket_t fd, short what, void *arg)
@@ -501,7 +528,8 @@ int lifecycle_start(struct event_base *base, const struct conf *conf, struct sto
     if (base) {
         lc->flush_ev = evtimer_new(base, on_flush, lc);
         lc->prune_ev = event_new(base, -1, EV_PERSIST, on_prune, lc);
-        if (!lc->flush_ev || !lc->prune_ev)
+        lc->prune_again = evtimer_new(base, on_prune, lc);
+        if (!lc->flush_ev || !lc->prune_ev || !lc->prune_again)
             goto fail;
         struct timeval every = {PRUNE_EVERY_S, 0};
         evtimer_add(lc->prune_ev, &every);
@@ -547,6 +575,8 @@ void lifecycle_stop(struct lifecycle *lc)
         event_free(lc->flush_ev);
     if (lc->prune_ev)
         event_free(lc->prune_ev);
+    if (lc->prune_again)
+        event_free(lc->prune_again);
     free(lc->queue);
     free(lc->spare);
     if (current == lc)

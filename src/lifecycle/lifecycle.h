@@ -39,7 +39,9 @@ struct lifecycle *lifecycle_current(void);
 /* Records one event: fills ts_ms when 0, host name/id from mac when the
  * host is known and host_id is 0, copies everything (data may be
  * freed after the call). Never fails the caller: a full queue drops and
- * counts. */
+ * counts. host_id LIFECYCLE_NO_HOST: the caller knows no host record has
+ * this MAC (DHCP does), so the lookup is skipped. */
+#define LIFECYCLE_NO_HOST (-1)
 void lifecycle_record(struct lifecycle *lc, const struct event *ev);
 /* printf-style shorthand: kind, status, mac (may be NULL), data JSON (may
  * be NULL), message. */

@@ -13,7 +13,7 @@ struct lifecycle {
     const struct conf *conf;
     struct store *st;
     struct hooks *hooks;
-    struct event *flush_ev, *prune_ev;
+    struct event *flush_ev, *prune_ev, *prune_again;
     struct event *queue, *spare; /* QUEUE_MAX each; swapped at every flush */
     size_t n_queue;
     struct lifecycle_sub *subs;

@@ -223,9 +223,7 @@ static const char *const migrations[] = {
     "  data TEXT"
     ");"
     "CREATE INDEX events_host ON events(host_id, id);"
-    "CREATE INDEX events_mac ON events(mac, id);"
-    "CREATE INDEX events_kind ON events(kind, id);"
-    "CREATE INDEX events_ts ON events(ts);",
+    "CREATE INDEX events_mac ON events(mac, id);",
 };
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 

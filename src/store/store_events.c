@@ -25,8 +25,9 @@ enum {
 /* Statement slots in the store's cache (store_stmt()). */
 enum {
     Q_EVENT_APPEND = STORE_SLOTS_EVENTS,
-    Q_EVENT_PRUNE_COUNT,
     Q_EVENT_PRUNE_AGE,
+    Q_EVENT_SEEK,
+    Q_EVENT_BOUNDS,
     Q_EVENT_QUERY, /* first of QF_SHAPES slots, one per shape */
     Q_END = Q_EVENT_QUERY + QF_SHAPES
 };
@@ -165,28 +166,119 @@ static int prune_step(struct store *st, sqlite3_stmt *s, uint64_t *n)
     return r;
 }
 
-int store_event_prune(struct store *st, uint64_t keep, int64_t older_than_ms, uint64_t *n)
+/* The id and ts of the first event with id >= id, or -ENOENT. */
+static int event_at_or_after(struct store *st, int64_t id, int64_t *got_id, int64_t *ts)
+{
+    sqlite3_stmt *s = store_stmt(st, Q_EVENT_SEEK, "SELECT id, ts FROM events WHERE id >= ? ORDER BY id LIMIT 1");
+    if (!s)
+        return -EIO;
+    sqlite3_bind_int64(s, 1, id);
+    int rc = sqlite3_step(s);
+    int r = -ENOENT;
+    if (rc == SQLITE_ROW) {
+        *got_id = sqlite3_column_int64(s, 0);
+        *ts = sqlite3_column_int64(s, 1);
+        r = 0;
+    } else if (rc != SQLITE_DONE) {
+        r = store_step_errno(st, rc);
+    }
+    done(s);
+    return r;
+}
+
+/* *cut = the id of the first event with ts >= ms (everything below it is
+ * older), 0 when there is nothing older, past the newest when all is. */
+static int first_id_at_or_after(struct store *st, int64_t ms, int64_t *cut)
+{
+    int64_t lo_id = 0, lo_ts = 0, hi = INT64_MAX;
+    int r = event_at_or_after(st, 0, &lo_id, &lo_ts);
+    if (r == -ENOENT || (r == 0 && lo_ts >= ms)) {
+        *cut = 0;
+        return 0;
+    }
+    if (r < 0)
+        return r;
+    /* Invariant: the event at lo_id is older than ms; every id >= hi is not. */
+    int64_t lo = lo_id;
+    for (int guard = 0; guard < 80 && hi - lo > 1; guard++) {
+        int64_t mid = lo + (hi - lo) / 2, id = 0, ts = 0;
+        r = event_at_or_after(st, mid, &id, &ts);
+        if (r == -ENOENT || (r == 0 && id >= hi)) {
+            hi = mid;
+            continue;
+        }
+        if (r < 0)
+            return r;
+        if (ts < ms)
+            lo = id;
+        else
+            hi = id;
+    }
+    *cut = hi;
+    return 0;
+}
+
+/* Events only ever leave from the oldest end and ids are never reused
+ * (AUTOINCREMENT, and a rolled-back append gives its id back with the
+ * sequence), so the ids in the table are one run from min to max: the
+ * count and the id below which to cut are arithmetic, not a scan. */
+static int id_bounds(struct store *st, int64_t *lo, int64_t *hi)
+{
+    /* Two subqueries: SQLite answers a lone min() or max() of the key
+     * from the b-tree's ends, but both in one SELECT scan the table. */
+    sqlite3_stmt *s = store_stmt(st, Q_EVENT_BOUNDS, "SELECT (SELECT min(id) FROM events), (SELECT max(id) FROM events)");
+    if (!s)
+        return -EIO;
+    int rc = sqlite3_step(s);
+    int r = rc == SQLITE_ROW ? 0 : store_step_errno(st, rc);
+    if (r == 0) {
+        *lo = sqlite3_column_int64(s, 0);
+        *hi = sqlite3_column_int64(s, 1);
+    }
+    done(s);
+    return r;
+}
+
+int store_event_prune_some(struct store *st, uint64_t keep, int64_t older_than_ms, uint64_t max_rows, uint64_t *n,
+                           bool *more)
 {
     uint64_t deleted = 0;
-    int r = 0;
+    if (more)
+        *more = false;
+    int64_t lo = 0, hi = 0;
+    int r = id_bounds(st, &lo, &hi);
+    if (r < 0 || hi == 0)
+        goto out;
+    /* Everything below cut goes: the oldest beyond keep, and the old. */
+    int64_t cut = 0;
+    if ((uint64_t)(hi - lo + 1) > keep)
+        cut = hi - (int64_t)(keep > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)keep) + 1;
     if (older_than_ms) {
-        sqlite3_stmt *s = store_stmt(st, Q_EVENT_PRUNE_AGE, "DELETE FROM events WHERE ts < ?");
-        if (!s)
-            return -EIO;
-        sqlite3_bind_int64(s, 1, older_than_ms);
-        r = prune_step(st, s, &deleted);
+        int64_t age_cut = 0;
+        if ((r = first_id_at_or_after(st, older_than_ms, &age_cut)) < 0)
+            goto out;
+        if (age_cut > cut)
+            cut = age_cut;
     }
-    if (r == 0) {
-        /* Everything up to the newest event past the first keep. */
-        sqlite3_stmt *s = store_stmt(st, Q_EVENT_PRUNE_COUNT,
-                                     "DELETE FROM events WHERE id <= (SELECT id FROM events ORDER BY id DESC"
-                                     " LIMIT 1 OFFSET ?)");
-        if (!s)
-            return -EIO;
-        sqlite3_bind_int64(s, 1, keep > INT64_MAX ? INT64_MAX : (int64_t)keep);
-        r = prune_step(st, s, &deleted);
+    if (cut <= lo)
+        goto out;
+    if (max_rows && (uint64_t)(cut - lo) > max_rows) {
+        cut = lo + (int64_t)max_rows;
+        if (more)
+            *more = true;
     }
+    sqlite3_stmt *s = store_stmt(st, Q_EVENT_PRUNE_AGE, "DELETE FROM events WHERE id < ?");
+    if (!s)
+        return -EIO;
+    sqlite3_bind_int64(s, 1, cut);
+    r = prune_step(st, s, &deleted);
+out:
     if (r == 0 && n)
         *n = deleted;
     return r;
+}
+
+int store_event_prune(struct store *st, uint64_t keep, int64_t older_than_ms, uint64_t *n)
+{
+    return store_event_prune_some(st, keep, older_than_ms, 0, n, NULL);
 }

@@ -67,5 +67,10 @@ int store_event_query(struct store *st, const struct event_filter *f, int (*cb)(
  * the caller passes now - max_age); *n gets how many were deleted (may be
  * NULL). Ids are never reused, even once every event is gone. */
 int store_event_prune(struct store *st, uint64_t keep, int64_t older_than_ms, uint64_t *n);
+/* The same, deleting at most max_rows (0 = no cap) in this call, so a
+ * caller on the event loop can spread a large prune over many turns:
+ * *more is set when rows were left that this call did not reach. */
+int store_event_prune_some(struct store *st, uint64_t keep, int64_t older_than_ms, uint64_t max_rows, uint64_t *n,
+                           bool *more);
 
 #endif
