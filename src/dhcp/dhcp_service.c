@@ -56,7 +56,7 @@ struct dhcp_service {
     struct event *commit_timer;
     uint64_t last_commit_ms;
     struct event *inventory_timer;
-    uint64_t inventory_stamp;
+    uint64_t inventory_stamp, inventory_gen;
     bool inventory_loaded;
 };
 
@@ -204,6 +204,8 @@ static void on_commit_timer(evutil_socket_t fd, short what, void *arg)
     flush_queue(arg);
 }
 
+static void refresh_inventory(struct dhcp_service *svc);
+
 /* The flight recorder's view of one packet (docs/events.md). Packets that
  * are not DHCP at all, or carry no Ethernet address, are only counted. */
 static void record_exchange(const struct dhcp_server *srv)
@@ -287,6 +289,8 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
     struct dhcp_socket *s = arg;
     struct dhcp_service *svc = s->svc;
     int64_t now = clock_wall_s();
+    if (store_hosts_generation(svc->store) != svc->inventory_gen)
+        refresh_inventory(svc);
     uint8_t buf[DHCP_PACKET_MAX + 1]; /* one extra byte exposes oversized packets */
     for (int i = 0; i < BATCH_MAX; i++) {
         struct sockaddr_in from;
@@ -441,6 +445,7 @@ static int take_host(const struct host *h, void *arg)
 static void refresh_inventory(struct dhcp_service *svc)
 {
     uint64_t stamp;
+    svc->inventory_gen = store_hosts_generation(svc->store);
     if (store_hosts_stamp(svc->store, &stamp) < 0 || (svc->inventory_loaded && stamp == svc->inventory_stamp))
         return;
     struct inv_acc a = {0};

@@ -174,20 +174,24 @@ static void fetch_begin(struct conn *c, bool program, const char *name, const ch
 {
     struct lifecycle *lc = lifecycle_current();
     struct fetch_record *f = &c->fetch;
-    memset(f, 0, sizeof *f);
+    f->active = false;
     if (!lc)
         return;
+    /* Events are found by MAC: a fetch from an address midwife did not
+     * lease to anyone could not be told apart from any other, so it is
+     * only counted. */
+    struct store_lease l;
+    if (store_lease_get(c->svc->store, c->peer_addr, &l) < 0 || l.hwtype != 1 || l.hwaddr_len != 6)
+        return;
+    memset(f, 0, sizeof *f);
+    memcpy(f->mac, l.hwaddr, 6);
+    f->has_mac = true;
     f->active = true;
     f->program = program;
     f->bytes = bytes;
     f->range = range;
     f->started_ms = clock_mono_ms();
     json_safe_copy(f->name, sizeof f->name, name);
-    struct store_lease l;
-    if (store_lease_get(c->svc->store, c->peer_addr, &l) == 0 && l.hwtype == 1 && l.hwaddr_len == 6) {
-        memcpy(f->mac, l.hwaddr, 6);
-        f->has_mac = true;
-    }
     if (program) {
         snprintf(f->role, sizeof f->role, "program");
         return;

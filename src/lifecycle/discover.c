@@ -215,8 +215,56 @@ static int identity_script(struct lifecycle *lc, const struct script_ask *ask, c
     return 0;
 }
 
-int lifecycle_script_for(struct lifecycle *lc, const struct script_ask *ask, char **out, size_t *outlen, char *err,
-                         size_t errlen)
+/* The same machine asking for its script again and again without a boot
+ * starting (no token: not from its lease, retired, no record) is one
+ * event per SCRIPT_REPEAT_MS with the count of the ones folded into it,
+ * not one per request: a script storm from a misrouted subnet would
+ * otherwise flood the recorder with copies. A slot per MAC hash; a
+ * collision only costs an extra event. */
+#define SCRIPT_REPEAT_MS 10000
+#define SCRIPT_REPEAT_SETS 16384 /* x 4 ways: 65536 machines remembered, 1.5 MiB */
+#define SCRIPT_REPEAT_WAYS 4
+
+struct repeat_slot {
+    uint8_t mac[6];
+    int64_t last_ms;
+    unsigned folded;
+};
+static struct repeat_slot repeats[SCRIPT_REPEAT_SETS][SCRIPT_REPEAT_WAYS];
+
+/* Whether to record this token-less script event; *folded gets how many
+ * were left out since the last one recorded. A MAC's set holds four; a
+ * new one takes the way used longest ago. */
+static bool script_event_due(const uint8_t mac[6], int64_t now, unsigned *folded)
+{
+    uint32_t h = 2166136261u;
+    for (int i = 0; i < 6; i++)
+        h = (h ^ mac[i]) * 16777619u;
+    struct repeat_slot *set = repeats[h % SCRIPT_REPEAT_SETS], *r = NULL;
+    for (int w = 0; w < SCRIPT_REPEAT_WAYS && !r; w++)
+        if (memcmp(set[w].mac, mac, 6) == 0)
+            r = &set[w];
+    *folded = 0;
+    if (r && now - r->last_ms < SCRIPT_REPEAT_MS) {
+        r->folded++;
+        return false;
+    }
+    if (r) {
+        *folded = r->folded;
+    } else {
+        r = &set[0];
+        for (int w = 1; w < SCRIPT_REPEAT_WAYS; w++)
+            if (set[w].last_ms < r->last_ms)
+                r = &set[w];
+        memcpy(r->mac, mac, 6);
+    }
+    r->last_ms = now;
+    r->folded = 0;
+    return true;
+}
+
+static int script_for(struct lifecycle *lc, const struct script_ask *ask, char **out, size_t *outlen, char *err,
+                      size_t errlen)
 {
     struct store *st = lifecycle_store(lc);
     const struct conf *conf = lifecycle_conf(lc);
@@ -236,7 +284,7 @@ int lifecycle_script_for(struct lifecycle *lc, const struct script_ask *ask, cha
     }
     char token[BOOT_TOKEN_LEN + 1] = "";
     char why[160] = "";
-    char a[IPV4_STRLEN], b[IPV4_STRLEN];
+    char a[IPV4_STRLEN];
     if (have && h.state == HOST_RETIRED) {
         snprintf(why, sizeof why, "host is retired");
     } else if (have) {
@@ -246,11 +294,9 @@ int lifecycle_script_for(struct lifecycle *lc, const struct script_ask *ask, cha
         int64_t now_s = lifecycle_now_ms() / 1000;
         bool at_peer = store_lease_get(st, ask->peer, &l) == 0 && l.hwtype == 1 && l.hwaddr_len == 6 &&
                        memcmp(l.hwaddr, ask->mac, 6) == 0;
-        if (!at_peer && store_lease_by_mac(st, ask->mac, &l) < 0)
-            snprintf(why, sizeof why, "no lease for this MAC: no boot token");
-        else if (!at_peer)
-            snprintf(why, sizeof why, "asked from %s, but the MAC's lease is %s: no boot token",
-                     format_ipv4(ask->peer, a), format_ipv4(l.address, b));
+        if (!at_peer)
+            snprintf(why, sizeof why, "asked from %s, which midwife did not lease to this MAC: no boot token",
+                     format_ipv4(ask->peer, a));
         else if (l.state != LEASE_BOUND || l.expires <= now_s)
             snprintf(why, sizeof why, "the lease of %s is not bound: no boot token", format_ipv4(l.address, a));
         else if (lifecycle_boot_begin(lc, &h, token, "boot script served to its leased address") < 0)
@@ -283,10 +329,15 @@ int lifecycle_script_for(struct lifecycle *lc, const struct script_ask *ask, cha
     bool has_build = bname[0] && !retired;
     r = boot_script_render(conf, have ? &h : NULL, has_build ? &build : NULL, &req, out, outlen, err, errlen);
 
+    unsigned folded = 0;
+    if (r == 0 && !token[0] && !script_event_due(ask->mac, lifecycle_now_ms(), &folded))
+        goto out;
     char data[256];
-    snprintf(data, sizeof data, "{\"build\":\"%s\",\"version\":%d,\"kind\":\"%s\",\"token\":%s,\"known\":%s}",
+    snprintf(data, sizeof data,
+             "{\"build\":\"%s\",\"version\":%d,\"kind\":\"%s\",\"token\":%s,\"known\":%s,\"repeats\":%u}",
              has_build ? build.name : "", has_build ? build.version : 0,
-             has_build ? build_kind_name(build.kind) : "exit", token[0] ? "true" : "false", have ? "true" : "false");
+             has_build ? build_kind_name(build.kind) : "exit", token[0] ? "true" : "false", have ? "true" : "false",
+             folded);
     if (r < 0) {
         char e[200], fdata[sizeof data + 220];
         log_escape(e, sizeof e, err, strlen(err));
@@ -303,8 +354,29 @@ int lifecycle_script_for(struct lifecycle *lc, const struct script_ask *ask, cha
                           "script served to %s: unknown machine, no rule matched: %s", format_ipv4(ask->peer, a),
                           has_build ? build.name : "exit to the next boot device");
     }
+out:
     build_clear(&build);
     if (have)
         host_clear(&h);
+    return r;
+}
+
+int lifecycle_script_for(struct lifecycle *lc, const struct script_ask *ask, char **out, size_t *outlen, char *err,
+                         size_t errlen)
+{
+    /* One transaction for the whole request: the host, its lease, its
+     * build and its saved state are read in one snapshot, under one lock
+     * instead of one per statement (a boot storm asks for thousands of
+     * scripts); a boot it starts is a savepoint inside it. */
+    struct store *st = lifecycle_store(lc);
+    bool txn = store_begin(st) == 0;
+    int r = script_for(lc, ask, out, outlen, err, errlen);
+    if (txn && store_commit(st) < 0) {
+        store_rollback(st);
+        free(*out);
+        *out = NULL;
+        snprintf(err, errlen, "the store could not commit: %s", store_errmsg(st));
+        return -EIO;
+    }
     return r;
 }

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "store/store_internal.h"
+#include "store/store_watch.h"
 #include "util/log.h"
 
 struct store {
@@ -18,7 +19,9 @@ struct store {
     sqlite3_stmt *lease_all;
     sqlite3_stmt *lease_get;
     sqlite3_stmt *begin, *commit, *rollback;
-    sqlite3_stmt *savepoint, *release, *rollback_to; /* store_txn_*() */
+    sqlite3_stmt *savepoint, *release, *rollback_to; /* nested store_begin() */
+    unsigned depth; /* store_begin() calls not yet committed or rolled back */
+    uint64_t hosts_gen; /* bumped by every host write through this connection */
     sqlite3_stmt *cached[STORE_STMT_SLOTS]; /* see store_stmt() */
 };
 
@@ -405,42 +408,65 @@ static int step_done(struct store *st, sqlite3_stmt *s)
     return 0;
 }
 
+/* Transactions nest: the outermost store_begin() is a BEGIN, inner ones
+ * are savepoints, so a function that needs a transaction can open one
+ * whether or not its caller has (a script request reads the host, its
+ * lease, its build and its state in one snapshot and may start a boot in
+ * the middle: one lock taken instead of one per statement). A failed
+ * outermost COMMIT leaves the transaction open for store_rollback(). */
 int store_begin(struct store *st)
 {
-    return step_done(st, st->begin);
+    int r = step_done(st, st->depth == 0 ? st->begin : st->savepoint);
+    if (r == 0)
+        st->depth++;
+    return r;
 }
 
 int store_commit(struct store *st)
 {
-    return step_done(st, st->commit);
+    if (st->depth == 0)
+        return -EINVAL;
+    int r = step_done(st, st->depth == 1 ? st->commit : st->release);
+    if (r == 0)
+        st->depth--;
+    return r;
 }
 
 void store_rollback(struct store *st)
 {
-    step_done(st, st->rollback);
-}
-
-int store_txn_begin(struct store *st, struct store_txn *t)
-{
-    t->outer = sqlite3_get_autocommit(st->db) != 0;
-    return step_done(st, t->outer ? st->begin : st->savepoint);
-}
-
-int store_txn_commit(struct store *st, struct store_txn *t)
-{
-    return step_done(st, t->outer ? st->commit : st->release);
-}
-
-void store_txn_rollback(struct store *st, struct store_txn *t)
-{
-    if (t->outer) {
-        /* A failed COMMIT may already have ended the transaction. */
-        if (!sqlite3_get_autocommit(st->db))
-            step_done(st, st->rollback);
+    /* A failed COMMIT may already have ended the transaction. */
+    if (sqlite3_get_autocommit(st->db)) {
+        st->depth = 0;
+        return;
+    }
+    if (st->depth <= 1) {
+        step_done(st, st->rollback);
+        st->depth = 0;
         return;
     }
     step_done(st, st->rollback_to);
     step_done(st, st->release);
+    st->depth--;
+}
+
+/* The store's own files use these; they are store_begin() and friends,
+ * which nest. */
+int store_txn_begin(struct store *st, struct store_txn *t)
+{
+    t->outer = st->depth == 0;
+    return store_begin(st);
+}
+
+int store_txn_commit(struct store *st, struct store_txn *t)
+{
+    (void)t;
+    return store_commit(st);
+}
+
+void store_txn_rollback(struct store *st, struct store_txn *t)
+{
+    (void)t;
+    store_rollback(st);
 }
 
 int store_step_errno(struct store *st, int rc)
@@ -575,4 +601,14 @@ int store_lease_get(struct store *st, uint32_t address, struct store_lease *out)
     sqlite3_reset(s);
     sqlite3_clear_bindings(s);
     return r;
+}
+
+void store_hosts_touch(struct store *st)
+{
+    st->hosts_gen++;
+}
+
+uint64_t store_hosts_generation(const struct store *st)
+{
+    return st->hosts_gen;
 }

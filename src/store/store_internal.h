@@ -47,4 +47,7 @@ int64_t store_now_ms(void);
     " vendor_class, user_class, uuid"
 void store_row_to_lease(sqlite3_stmt *s, struct store_lease *l);
 
+/* Host writes bump the in-process generation (store_watch.h). */
+void store_hosts_touch(struct store *st);
+
 #endif

@@ -273,6 +273,7 @@ static int host_write_macs(struct store *st, const struct host *h, const char **
 
 int store_host_put(struct store *st, struct host *h, const char **where)
 {
+    store_hosts_touch(st);
     const char *ignored;
     if (!where)
         where = &ignored;
@@ -409,6 +410,7 @@ int store_host_delete(struct store *st, int64_t id)
 {
     /* MACs, tokens, the state archive and operations go by cascade
      * (foreign_keys is on for every connection: store_open). */
+    store_hosts_touch(st);
     STMT(st, Q_HOST_DELETE, "DELETE FROM hosts WHERE id = ?");
     sqlite3_bind_int64(s, 1, id);
     return step_changed(st, s);

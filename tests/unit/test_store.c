@@ -118,6 +118,46 @@ static void rollback_discards_the_batch(void **state)
 
 /* A child commits 200 leases one batch at a time and is SIGKILLed right
  * after its last commit: every committed lease must be there on reopen. */
+/* Transactions nest: inner ones are savepoints, rolled back alone. */
+static void nested_transactions_are_savepoints(void **state)
+{
+    (void)state;
+    struct store *st = open_store();
+    struct store_lease l, got;
+    assert_int_equal(store_begin(st), 0);
+    sample_lease(&l, 0x0a000001);
+    assert_int_equal(store_lease_put(st, &l), 0);
+    assert_int_equal(store_begin(st), 0);
+    sample_lease(&l, 0x0a000002);
+    assert_int_equal(store_lease_put(st, &l), 0);
+    store_rollback(st); /* the inner one only */
+    assert_int_equal(store_begin(st), 0);
+    sample_lease(&l, 0x0a000003);
+    assert_int_equal(store_lease_put(st, &l), 0);
+    assert_int_equal(store_commit(st), 0); /* inner: released into the outer */
+    assert_int_equal(store_commit(st), 0);
+    assert_int_equal(store_lease_get(st, 0x0a000001, &got), 0);
+    assert_int_equal(store_lease_get(st, 0x0a000002, &got), -ENOENT);
+    assert_int_equal(store_lease_get(st, 0x0a000003, &got), 0);
+    /* An outer rollback takes the inner commits with it. */
+    assert_int_equal(store_begin(st), 0);
+    assert_int_equal(store_begin(st), 0);
+    sample_lease(&l, 0x0a000004);
+    assert_int_equal(store_lease_put(st, &l), 0);
+    assert_int_equal(store_commit(st), 0);
+    store_rollback(st);
+    assert_int_equal(store_lease_get(st, 0x0a000004, &got), -ENOENT);
+    /* Unbalanced: a commit with nothing open is refused, a rollback harmless. */
+    assert_int_equal(store_commit(st), -EINVAL);
+    store_rollback(st);
+    assert_int_equal(store_begin(st), 0);
+    assert_int_equal(store_commit(st), 0);
+    /* The tests share one store: leave it as found. */
+    assert_int_equal(store_lease_delete(st, 0x0a000001), 0);
+    assert_int_equal(store_lease_delete(st, 0x0a000003), 0);
+    store_close(st);
+}
+
 static void committed_leases_survive_a_kill(void **state)
 {
     (void)state;
@@ -217,6 +257,7 @@ int main(void)
         cmocka_unit_test(fresh_store_is_at_latest_schema),
         cmocka_unit_test(lease_round_trips_every_field),
         cmocka_unit_test(rollback_discards_the_batch),
+        cmocka_unit_test(nested_transactions_are_savepoints),
         cmocka_unit_test(committed_leases_survive_a_kill),
         cmocka_unit_test(version_1_store_migrates_keeping_leases),
         cmocka_unit_test(newer_schema_is_refused),
