@@ -163,7 +163,11 @@ token_of() { grep -o 'midwife\.token=[0-9a-f]*' "$T/script" | head -1 | cut -d= 
 # Asked from the server's own address, which is not the MAC's lease: no token.
 script "$NS_S" "$MAC_A"
 [ -z "$(token_of)" ] || fail "a script asked from another address carried a boot token"
-pass "a script asked for from an address not leased to the MAC has no token"
+script "$NS_S" "$MAC_A"
+api GET "/api/v1/events?host=node1&kind=http.script"
+[ "$(jq '.items | length' "$T/out")" = 1 ] || fail "a token-less repeat within 10 s was not folded: $(jq -c '[.items[].message]' "$T/out")"
+jq -r '.items[0].message' "$T/out" | grep -q 'did not lease to this MAC' || fail "the script event does not say why there is no token: $(cat "$T/out")"
+pass "a script asked for from an address not leased to the MAC has no token, says why, and a repeat is folded"
 
 script "$NS_A" "$MAC_A"
 TOK_A1=$(token_of)
