@@ -42,7 +42,7 @@ static void free_events(struct ev_list *l)
 }
 
 /* What DHCP would answer a PXE ROM and then iPXE on this MAC. */
-static json_t *dhcp_view(struct api *a, const uint8_t mac[6], bool known, int32_t arch)
+static json_t *dhcp_view(struct api *a, const uint8_t mac[6], bool known, int32_t arch, uint32_t server)
 {
     json_t *o = json_object();
     static const char pxe[] = "PXEClient:Arch:00000:UNDI:002001";
@@ -50,6 +50,7 @@ static json_t *dhcp_view(struct api *a, const uint8_t mac[6], bool known, int32_
     struct boot_identity id = {.has_mac = true, .arch = arch, .known = known,
                                .vendor_class = (const uint8_t *)pxe, .vendor_class_len = sizeof pxe - 1};
     memcpy(id.mac, mac, 6);
+    id.server_addr = server;
     struct boot_plan plan;
     boot_decide(a->conf, &id, &plan);
     json_object_set_new(o, "firmware", json_pack("{s:b, s:s, s:s}", "answer", plan.answer, "file", plan.filename,
@@ -70,12 +71,22 @@ static json_t *lease_json(const struct store_lease *l)
                      l->arch);
 }
 
+/* The address a booting host reaches midwife at, as far as the API can
+ * tell: the configured server or HTTP address, else the one this request
+ * came in on (DHCP itself uses the receiving interface's). */
+static uint32_t served_from(const struct api *a, const struct http_api_request *req)
+{
+    return a->conf->server_address ? a->conf->server_address
+           : a->conf->http_address  ? a->conf->http_address
+                                    : req->local_addr;
+}
+
 /* The script the host would get now, rendered without a token. */
 static json_t *script_view(struct api *a, const struct http_api_request *req, const uint8_t mac[6],
                            const struct host *h)
 {
     char base[CONF_URL_MAX];
-    if (boot_http_base(a->conf, req->local_addr, base, sizeof base) < 0)
+    if (boot_http_base(a->conf, served_from(a, req), base, sizeof base) < 0)
         return json_pack("{s:s}", "error", "no HTTP base URL: set [http] public_url");
     const char *bname = h && h->build[0] ? h->build : a->conf->boot_default_build;
     struct build b = {0};
@@ -147,7 +158,7 @@ void api_route_explain(struct api *a, const struct http_api_request *req, const 
     bool reserved = false;
     for (size_t i = 0; i < a->conf->n_reservations; i++)
         reserved |= memcmp(a->conf->reservations[i].mac, mac, 6) == 0;
-    json_object_set_new(out, "dhcp", dhcp_view(a, mac, reserved || known, leased ? l.arch : -1));
+    json_object_set_new(out, "dhcp", dhcp_view(a, mac, reserved || known, leased ? l.arch : -1, served_from(a, req)));
     json_object_set_new(out, "script", script_view(a, req, mac, known ? &h : NULL));
 
     /* Recent events, oldest first, for the diagnosis. */

@@ -275,7 +275,11 @@ static void record_exchange(const struct dhcp_server *srv)
     snprintf(ev.kind, sizeof ev.kind, "%s", kind);
     format_mac(x.mac, ev.mac);
     if (what[0])
-        snprintf(ev.message, sizeof ev.message, "%s %s to a %s client%s%.300s", what, addr, client,
+        snprintf(ev.message, sizeof ev.message, "%s %s to %s client%s%.300s", what, addr,
+                 x.client == BOOT_CLIENT_PLAIN ? "a plain"
+                 : x.client == BOOT_CLIENT_PXE ? "a PXE"
+                 : x.client == BOOT_CLIENT_HTTP ? "an HTTP Boot"
+                                                : "an iPXE",
                  file[0] ? ", boot file " : "", file);
     else
         snprintf(ev.message, sizeof ev.message, "%s: %s", kind + 5,

@@ -478,7 +478,9 @@ int store_build_file_by_sha(struct store *st, const char *sha256, struct build_f
     int r = sqlite3_step(s);
     int ret = -ENOENT;
     if (r == SQLITE_ROW) {
-        out->role = (enum build_file_role)sqlite3_column_int(s, 0);
+        const char *role = (const char *)sqlite3_column_text(s, 0);
+        if (role_parse(role ? role : "", &out->role) < 0)
+            out->role = BUILD_FILE_MODULE;
         snprintf(out->build, sizeof out->build, "%s", (const char *)sqlite3_column_text(s, 1));
         out->version = sqlite3_column_int(s, 2);
         ret = 0;

@@ -350,7 +350,10 @@ pass "events: filters, table, -o json, --limit; --follow resumed after a server 
 ok explain explain "$M1" -o json
 jqo explain 'type == "object"' >/dev/null || fail "explain -o json: $(out explain | head -c 300)"
 ok explaint explain "$M1"
-[ -s "$T/out/explaint" ] || fail "explain (text) printed nothing"
+grep -q "^$M1: host h1, " "$T/out/explaint" || fail "explain (text): no host line: $(out explaint | head -c 300)"
+grep -q '^diagnosis:$' "$T/out/explaint" && grep -q '^    → ' "$T/out/explaint" ||
+  fail "explain (text): no diagnosis with advice: $(out explaint | head -c 600)"
+grep -q '^DHCP to PXE firmware: ' "$T/out/explaint" || fail "explain (text): no DHCP answer: $(out explaint | head -c 600)"
 refused explain-bad 1 explain not-a-mac
 grep -q '^midwife: 400 ' "$T/out/explain-bad.err" || fail "explain not-a-mac: $(err explain-bad)"
 pass "explain MAC: text and JSON; a bad MAC is the API's 400"

@@ -369,9 +369,14 @@ KERNEL=$(grep -o "^kernel [^ ]*" "$T/script" | cut -d' ' -f2)
 [ -n "$KERNEL" ] || fail "no kernel line in node2's script: $(cat "$T/script")"
 CODE=$(nsx "$NS_B" curl -sS -o /dev/null -w '%{http_code}' "$KERNEL")
 [ "$CODE" = 200 ] || fail "kernel fetch: $CODE"
+INITRD=$(grep -o "^initrd [^ ]*" "$T/script" | head -1 | cut -d' ' -f2)
+CODE=$(nsx "$NS_B" curl -sS -o /dev/null -w '%{http_code}' "$INITRD")
+[ "$CODE" = 200 ] || fail "initrd fetch: $CODE"
 api GET "/api/v1/events?host=node2&kind=http.file&limit=10"
-jq -e '[.items[] | select(.data.role == "kernel")] | length >= 1' "$T/out" >/dev/null ||
+jq -e '[.items[] | select(.data.role == "kernel" and .data.name == "vmlinuz")] | length >= 1' "$T/out" >/dev/null ||
   fail "the kernel fetch is not an http.file event with role kernel: $(cat "$T/out")"
+jq -e '[.items[] | select(.data.role == "module" and .data.name == "initrd.img" and .data.build == "lab")] | length >= 1' "$T/out" >/dev/null ||
+  fail "the initrd fetch is not an http.file event with role module: $(cat "$T/out")"
 midwife_stop
 sqlite3 "$T/state/midwife.db" "UPDATE events SET ts = ts - 3600000" || fail "cannot age the events"
 midwife_start "$NS_S" "$T/midwife.conf" "$T/midwife.log"
