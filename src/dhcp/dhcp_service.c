@@ -249,9 +249,7 @@ static void record_exchange(const struct dhcp_server *srv)
     format_ipv4(x.giaddr, gi);
     /* The boot file comes from the config, but may hold a quote. */
     log_escape(file, sizeof file, x.file, strlen(x.file));
-    for (char *q = file; *q; q++)
-        if (*q == '"' || *q == '\\')
-            *q = '_';
+    log_json_safe(file, '_');
     /* Only what the exchange has: these are the most frequent events. */
     int n = snprintf(data, sizeof data, "{\"xid\":%u,\"address\":\"%s\",\"client\":\"%s\"", x.xid, addr, client);
     if (x.subnet && n < (int)sizeof data)

@@ -163,9 +163,7 @@ static void json_safe_copy(char *dst, size_t cap, const char *src)
     char e[LOG_ESCAPED_SIZE(160)];
     log_escape(e, sizeof e, src, strlen(src));
     snprintf(dst, cap, "%.*s", (int)(cap - 1), e);
-    for (char *p = dst; *p; p++)
-        if (*p == '"' || *p == '\\')
-            *p = '_';
+    log_json_safe(dst, '_');
 }
 
 /* Starts the record of a file response: who (the MAC midwife leased the

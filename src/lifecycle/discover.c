@@ -341,9 +341,7 @@ static int script_for(struct lifecycle *lc, const struct script_ask *ask, char *
     if (r < 0) {
         char e[200], fdata[sizeof data + 220];
         log_escape(e, sizeof e, err, strlen(err));
-        for (char *q = e; *q; q++)
-            if (*q == '"' || *q == '\\')
-                *q = '\'';
+        log_json_safe(e, '\'');
         snprintf(fdata, sizeof fdata, "%.*s,\"error\":\"%s\"}", (int)strlen(data) - 1, data, e);
         lifecycle_recordf(lc, "http.script", EVENT_FAIL, ask->mac, fdata, "script could not be rendered: %s", e);
     } else if (have) {

@@ -218,10 +218,7 @@ static void lookup_mac(struct xfer *x)
 static const char *json_safe(const char *s, char *out, size_t len)
 {
     snprintf(out, len, "%s", s);
-    for (char *p = out; *p; p++)
-        if (*p == '"' || *p == '\\')
-            *p = '_';
-    return out;
+    return log_json_safe(out, '_');
 }
 
 /* What a file is to the boot (docs/events.md): iPXE scripts, else the

@@ -139,3 +139,11 @@ bool log_ratelimited_ok(struct ratelimit *rl, const char *room)
         log_warn(room, "%u similar messages suppressed", suppressed);
     return true;
 }
+
+char *log_json_safe(char *s, char repl)
+{
+    for (char *p = s; *p; p++)
+        if (*p == '"' || *p == '\\')
+            *p = repl;
+    return s;
+}

@@ -33,6 +33,10 @@ void log_msg(enum log_level level, const char *room, const char *fmt, ...)
  * small. Returns dst so it can be used inline in a log call. */
 const char *log_escape(char *dst, size_t dstlen, const void *src, size_t len);
 
+/* Makes text (already escaped, so printable ASCII) fit inside a JSON
+ * string written by hand: every '"' and '\\' becomes repl. Returns s. */
+char *log_json_safe(char *s, char repl);
+
 /* Size of a buffer that holds the full escape of n bytes. */
 #define LOG_ESCAPED_SIZE(n) ((n) * 4 + 1)
 

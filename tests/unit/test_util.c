@@ -29,6 +29,19 @@ static void escape_of_nul_bytes_is_visible(void **state)
     assert_string_equal(log_escape(out, sizeof out, "a\0b", 3), "a\\x00b");
 }
 
+static void json_safe_replaces_quotes_and_backslashes_only(void **state)
+{
+    (void)state;
+    char buf[64];
+    const char raw[] = "a\"b\\c\n";
+    log_escape(buf, sizeof buf, raw, sizeof raw - 1);
+    assert_string_equal(buf, "a\\\"b\\\\c\\x0a");
+    assert_ptr_equal(log_json_safe(buf, '_'), buf);
+    assert_string_equal(buf, "a__b__c_x0a");
+    char other[] = "it's \"q\"";
+    assert_string_equal(log_json_safe(other, '\''), "it's 'q'");
+}
+
 static void escape_cut_is_marked_and_terminated(void **state)
 {
     (void)state;
@@ -174,6 +187,7 @@ int main(void)
         cmocka_unit_test(escape_keeps_printable_and_hexes_the_rest),
         cmocka_unit_test(escape_of_nul_bytes_is_visible),
         cmocka_unit_test(escape_cut_is_marked_and_terminated),
+        cmocka_unit_test(json_safe_replaces_quotes_and_backslashes_only),
         cmocka_unit_test(parse_u64_rejects_out_of_range_and_junk),
         cmocka_unit_test(duration_suffixes_multiply),
         cmocka_unit_test(cidr_with_host_bits_is_rejected),
