@@ -392,6 +392,29 @@ qemu_start() {
   QEMU_PID=$BG_PID
 }
 
+# qemu_start_nics NS SERIAL TAP MAC [TAP MAC...]: as qemu_start with one
+# virtio NIC per TAP/MAC pair; the first boots. 384 MiB: the agent tests'
+# initrd carries kernel modules.
+qemu_start_nics() {
+  local ns=$1 serial=$2 n=0 args=()
+  shift 2
+  ipxe_rom_present || fail "no iPXE ROM for virtio-net (apt-get install ipxe-qemu)"
+  while [ $# -ge 2 ]; do
+    args+=(-netdev "tap,id=n$n,ifname=$1,script=no,downscript=no")
+    if [ $n = 0 ]; then
+      args+=(-device "virtio-net-pci,netdev=n$n,mac=$2,bootindex=1")
+    else
+      args+=(-device "virtio-net-pci,netdev=n$n,mac=$2")
+    fi
+    n=$((n + 1))
+    shift 2
+  done
+  bg_start "$ns" "$serial.qemu" qemu-system-x86_64 \
+    -machine accel=tcg -m 384 -smp 1 -nographic -no-reboot -boot n \
+    -nodefaults -serial "file:$serial" -monitor none -display none "${args[@]}"
+  QEMU_PID=$BG_PID
+}
+
 # vm_console_failed SERIAL_LOG: the firmware gave up (no point waiting on).
 vm_console_failed() {
   grep -aq 'No bootable device\|Kernel panic' "$1" 2>/dev/null
