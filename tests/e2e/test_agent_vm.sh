@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Power-on to ready with real firmware and the real agent: a QEMU VM
-# (SeaBIOS + Debian's iPXE ROM) with two NICs boots a Debian kernel, a
-# busybox initrd (make-agent-initrd.sh) and midwife's agent module through
-# midwife, inside a private namespace:
+# (OVMF's own PXE client, no iPXE ROM) with two NICs loads Debian's EFI
+# iPXE over TFTP, then boots a Debian kernel, a busybox initrd
+# (make-agent-initrd.sh) and midwife's agent module over HTTP, inside a
+# private namespace:
 #
 #   ns: br0 10.99.5.1/24 ── tap1 ── VM NIC 1 (boots; DHCP; VLAN 42 on it)
 #       br0.42 10.99.42.1/24 (the tagged side of the same wire)
@@ -13,8 +14,8 @@
 # Asserts: the host reaches `ready` through the API; the facts the agent
 # reports after applying show the VLAN, the bridge with its uplink, the
 # addresses and the host name; both addresses answer pings from the
-# namespace; the flight recorder has dhcp → script → kernel → initrd →
-# agent → birth → configuring → ready in that order.
+# namespace; the flight recorder has dhcp → tftp → script → kernel →
+# initrd → agent → birth → configuring → ready in that order.
 # Then the reboot: the VM boots again; the file its first life wrote under
 # the persisted path is back; there is still one host record and one lease;
 # the first boot's token is refused.
@@ -23,6 +24,7 @@
 #   MIDWIFE_AGENT_DIR: the static agent and its init files (default: the
 #   first static one of MIDWIFE's dir/agent, build-rel/agent, build/agent).
 #   VM_TIMEOUT=SECONDS: how long each boot may take (default 300).
+#   VM_FIRMWARE=bios: SeaBIOS with the iPXE ROM instead (no TFTP step).
 set -u
 export E2E_NAME=agent_vm
 # shellcheck source-path=SCRIPTDIR source=lib.sh
@@ -32,6 +34,7 @@ MIDWIFE=${1:-${MIDWIFE:-}}
 [ -n "$MIDWIFE" ] || { echo "usage: $0 MIDWIFE_BINARY" >&2; exit 2; }
 MIDWIFE=$(realpath "$MIDWIFE")
 VM_TIMEOUT=${VM_TIMEOUT:-300}
+export VM_FIRMWARE=${VM_FIRMWARE:-uefi}
 MARKER="midwife-e2e: agent initrd"
 MAC1=52:54:00:6d:78:01
 MAC2=52:54:00:6d:78:02
@@ -60,7 +63,8 @@ SRV=10.99.5.1
 URL=http://$SRV
 T=$E2E_TMP
 mkdir -p "$T/tftp" "$T/state" "$T/img"
-printf 'not a boot file\n' >"$T/tftp/README"
+# What [pxe]'s default map hands UEFI x64 firmware.
+cp /usr/lib/ipxe/snponly.efi "$T/tftp/" || fail "no /usr/lib/ipxe/snponly.efi (apt-get install ipxe)"
 
 cache=$(cache_dir)
 "$E2E_LIB_DIR/fetch-kernel.sh" "$cache" >&2 || fail "cannot fetch a kernel"
@@ -174,8 +178,10 @@ pass "10.99.42.5 answers over tagged VLAN 42, 10.99.2.5 over the bridge"
 # The boot in the flight recorder, in order.
 api GET "/api/v1/events?host=vm1&limit=1000"
 jq -r '.items[] | .kind + " " + (.data.role // .data.to // .data.status // "")' "$T/out" >"$T/kinds1"
-want=("dhcp.ack" "http.script" "http.file kernel" "http.file module" "http.file agent" "birth.accepted"
+want=("dhcp.ack" "tftp.done" "dhcp.ack" "http.script" "http.file kernel" "http.file module" "http.file agent" "birth.accepted"
   "state.changed configuring" "report.step" "report.ready" "state.changed ready")
+# SeaBIOS' iPXE ROM is iPXE already: one DHCP exchange, no TFTP.
+[ "$VM_FIRMWARE" = uefi ] || want=("dhcp.ack" "${want[@]:3}")
 i=0
 while read -r line; do
   [ $i -lt ${#want[@]} ] && [[ "$line" == "${want[i]}"* ]] && i=$((i + 1))
