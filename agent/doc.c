@@ -155,7 +155,7 @@ static const struct key top_keys[] = {
     {"storage", &(const struct spec)OBJ(storage_keys), false},
     {"cluster", &(const struct spec)STR(S_TEXT, 0, 63), false},
     {"persist", &(const struct spec)LIST(0, 256, &(const struct spec)STR(S_SAFE_PATH, 2, 1024)), false},
-    {"persist_interval", &(const struct spec)INT(0, 31536000), false},
+    {"persist_interval", &(const struct spec)INT(0, 604800), false},
     {"commands", &(const struct spec)LIST(0, 256, &(const struct spec)STR(S_TEXT, 1, DOC_STRING_MAX)), false},
     {"mgmt_vlan", &(const struct spec)INT(0, 4094), false},
     {"report_url", &http_url, true},

@@ -175,6 +175,9 @@ static int stay(const struct run_opts *o, const char *token, const json_t *doc)
     size_t n = persist_paths(doc, paths, PERSIST_PATHS_MAX);
     const char *state_url = json_string_value(json_object_get(doc, "state_url"));
     json_int_t interval = json_integer_value(json_object_get(doc, "persist_interval"));
+    /* docs/profiles.md: values under 60 count as 60. */
+    if (interval > 0 && interval < 60)
+        interval = 60;
     char pidfile[PATH_MAX], pid[32];
     snprintf(pidfile, sizeof pidfile, "%s/run/midwife-agent.pid", root_of(o));
     snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
@@ -278,10 +281,6 @@ int agent_run(const struct run_opts *o)
         json_decref(doc);
         return AGENT_EXIT_FAILED;
     }
-    if ((r = agent_state_write(root_of(o), c.url, c.token, doc)) < 0)
-        say("cannot write %s/run/midwife/agent.json: %s (midwife-agent save will not work)", root_of(o),
-            strerror(-r));
-
     /* Read again: the addresses, links and host name are now the ones
      * the document asked for, and that is what midwife should show. */
     facts = facts_collect(o->sysroot, c.has_mac ? c.mac : NULL);
@@ -292,6 +291,10 @@ int agent_run(const struct run_opts *o)
         json_decref(doc);
         return AGENT_EXIT_FAILED;
     }
+    /* Written once ready: an init script waits for this file. */
+    if ((r = agent_state_write(root_of(o), c.url, c.token, doc)) < 0)
+        say("cannot write %s/run/midwife/agent.json: %s (midwife-agent save will not work)", root_of(o),
+            strerror(-r));
     int rc = o->once ? AGENT_EXIT_OK : stay(o, c.token, doc);
     json_decref(doc);
     return rc;
