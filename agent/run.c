@@ -159,7 +159,9 @@ static void restore_state(const struct run_opts *o, const json_t *doc, const str
     char err[512];
     /* A path that could not be restored is told, and the configuration
      * still goes on: a host without one file is better than no host. */
-    if (persist_restore(dir, root_of(o), paths, n, &count, err, sizeof err) < 0)
+    /* The persist paths are the host's own (saving reads them there too);
+     * only where the kernel left the archive depends on --root. */
+    if (persist_restore(dir, "", paths, n, &count, err, sizeof err) < 0)
         report_step(rep, "persist.restore", STEP_FAILED, "%u entries restored; %s", count, err);
     else if (count == 0)
         report_step(rep, "persist.restore", STEP_SKIPPED, "nothing saved");
