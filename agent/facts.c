@@ -114,7 +114,12 @@ static void link_basename(const char *root, const char *rel, char *out, size_t o
         return;
     target[n] = '\0';
     const char *b = strrchr(target, '/');
-    snprintf(out, outlen, "%s", b ? b + 1 : target);
+    b = b ? b + 1 : target;
+    size_t len = strlen(b);
+    if (len >= outlen)
+        len = outlen - 1;
+    memcpy(out, b, len);
+    out[len] = '\0';
     printable(out);
 }
 

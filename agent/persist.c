@@ -441,26 +441,29 @@ static void restore_error(struct restorer *rs, const char *path, int e)
     }
 }
 
-/* Owner, mode, times on what fd (or dirfd/leaf for a symlink) names.
- * Owners are kept when we may set them (as root); a user's test run
- * keeps its own. */
-static void set_meta(int fd, int at, const char *leaf, const struct stat *st)
+/* Owner, mode, times on an open file or directory. Owners are kept when
+ * we may set them (as root); a user's test run keeps its own. These are
+ * best effort: the content is what matters. */
+static void set_meta_fd(int fd, const struct stat *st)
 {
     struct timespec times[2] = {st->st_atim, st->st_mtim};
-    if (fd >= 0) {
-        if (fchown(fd, st->st_uid, st->st_gid) < 0 && errno != EPERM) {
-            /* best effort: the content is what matters */
-        }
-        if (fchmod(fd, st->st_mode & 07777) < 0) {
-            /* as above */
-        }
-        futimens(fd, times);
-    } else {
-        if (fchownat(at, leaf, st->st_uid, st->st_gid, AT_SYMLINK_NOFOLLOW) < 0 && errno != EPERM) {
-            /* as above */
-        }
-        utimensat(at, leaf, times, AT_SYMLINK_NOFOLLOW);
+    if (fchown(fd, st->st_uid, st->st_gid) < 0 && errno != EPERM) {
+        /* kept as it is */
     }
+    if (fchmod(fd, st->st_mode & 07777) < 0) {
+        /* kept as it is */
+    }
+    futimens(fd, times);
+}
+
+/* The same for a symlink at/leaf (its mode means nothing). */
+static void set_meta_link(int at, const char *leaf, const struct stat *st)
+{
+    struct timespec times[2] = {st->st_atim, st->st_mtim};
+    if (fchownat(at, leaf, st->st_uid, st->st_gid, AT_SYMLINK_NOFOLLOW) < 0 && errno != EPERM) {
+        /* kept as it is */
+    }
+    utimensat(at, leaf, times, AT_SYMLINK_NOFOLLOW);
 }
 
 /* Makes room for a new non-directory at dst/leaf. */
@@ -514,7 +517,7 @@ static void restore_walk(struct restorer *rs, int src, int dst, const char *leaf
             restore_error(rs, path, r < 0 ? -r : errno);
             return;
         }
-        set_meta(-1, dst, leaf, &st);
+        set_meta_link(dst, leaf, &st);
         rs->count++;
         return;
     }
@@ -530,7 +533,7 @@ static void restore_walk(struct restorer *rs, int src, int dst, const char *leaf
             r = out < 0 ? -errno : copy_data(in, out);
         }
         if (r == 0) {
-            set_meta(out, -1, NULL, &st);
+            set_meta_fd(out, &st);
             rs->count++;
         } else {
             restore_error(rs, path, -r);
@@ -582,7 +585,7 @@ static void restore_walk(struct restorer *rs, int src, int dst, const char *leaf
         restore_walk(rs, dirfd(d), dfd, de->d_name, sub, depth + 1);
     }
     closedir(d);
-    set_meta(dfd, -1, NULL, &st);
+    set_meta_fd(dfd, &st);
     close(dfd);
     rs->count++;
 }
