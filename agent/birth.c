@@ -9,7 +9,6 @@
 
 #include "doc.h"
 #include "http.h"
-#include "report_http.h"
 #include "util/clock.h"
 #include "util/log.h"
 

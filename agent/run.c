@@ -169,6 +169,21 @@ static void restore_state(const struct run_opts *o, const json_t *doc, const str
         report_step(rep, "persist.restore", STEP_OK, "%u entries restored from %s", count, dir);
 }
 
+static void stop_signals(sigset_t *set)
+{
+    sigemptyset(set);
+    sigaddset(set, SIGTERM);
+    sigaddset(set, SIGINT);
+    sigaddset(set, SIGHUP);
+}
+
+static void block_stop_signals(void)
+{
+    sigset_t set;
+    stop_signals(&set);
+    sigprocmask(SIG_BLOCK, &set, NULL);
+}
+
 /* Stays in the foreground after ready: saves every interval seconds and
  * once more on SIGTERM/SIGINT (SIGHUP: save now). */
 static int stay(const struct run_opts *o, const char *token, const json_t *doc)
@@ -186,11 +201,8 @@ static int stay(const struct run_opts *o, const char *token, const json_t *doc)
     if (write_file_0600(pidfile, pid) < 0)
         say("cannot write %s: %s", pidfile, strerror(errno));
     sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGHUP);
-    sigprocmask(SIG_BLOCK, &set, NULL);
+    block_stop_signals();
+    stop_signals(&set);
     say("ready; %s", n == 0 ? "nothing to save, waiting for SIGTERM"
                   : interval > 0 ? "saving state periodically and at SIGTERM"
                                  : "saving state at SIGTERM");
@@ -251,6 +263,15 @@ int agent_run(const struct run_opts *o)
     json_t *doc;
     enum birth_result br = birth_run(c.url, c.token, facts, &env, &doc, err, sizeof err);
     json_decref(facts);
+    if (br == BIRTH_BAD_ANSWER) {
+        /* The token is spent: midwife is told why nothing will happen. */
+        char url[2048], msg[1200];
+        fallback_report_url(c.url, NULL, url, sizeof url);
+        struct http_reporter hr = {.url = url, .token = c.token};
+        snprintf(msg, sizeof msg, "configuration document refused: %s", err);
+        report_failed(&hr, "document", msg);
+        return AGENT_EXIT_FAILED;
+    }
     if (br != BIRTH_OK) {
         report_print(NULL, "birth", "failed", err);
         return AGENT_EXIT_FAILED;
@@ -283,6 +304,11 @@ int agent_run(const struct run_opts *o)
         json_decref(doc);
         return AGENT_EXIT_FAILED;
     }
+    /* From here a SIGTERM waits for stay() (which saves), instead of
+     * ending the agent between the ready report and the loop. */
+    if (!o->once)
+        block_stop_signals();
+
     /* Read again: the addresses, links and host name are now the ones
      * the document asked for, and that is what midwife should show. */
     facts = facts_collect(o->sysroot, c.has_mac ? c.mac : NULL);

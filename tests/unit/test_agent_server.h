@@ -26,7 +26,7 @@ struct fake_server {
     char log[64]; /* requests, one after another */
 };
 
-static void server_child(int lfd, const char *log, const char *const *responses, size_t n)
+static inline void server_child(int lfd, const char *log, const char *const *responses, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         int c = accept(lfd, NULL, NULL);
@@ -76,7 +76,10 @@ static void server_child(int lfd, const char *log, const char *const *responses,
     _exit(0);
 }
 
-static void server_start(struct fake_server *s, const char *const *responses, size_t n)
+/* Two steps, for responses that must name the server's own URL. */
+static int server_listen_fd = -1;
+
+static inline void server_listen(struct fake_server *s)
 {
     memset(s, 0, sizeof *s);
     int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -91,15 +94,27 @@ static void server_start(struct fake_server *s, const char *const *responses, si
     snprintf(s->url, sizeof s->url, "http://127.0.0.1:%d", s->port);
     snprintf(s->log, sizeof s->log, "/tmp/mwt-agent-srv.%d.%d", (int)getpid(), s->port);
     unlink(s->log);
+    server_listen_fd = lfd;
+}
+
+static inline void server_serve(struct fake_server *s, const char *const *responses, size_t n)
+{
     fflush(NULL);
     s->pid = fork();
     if (s->pid == 0)
-        server_child(lfd, s->log, responses, n);
-    close(lfd);
+        server_child(server_listen_fd, s->log, responses, n);
+    close(server_listen_fd);
+    server_listen_fd = -1;
+}
+
+static inline void server_start(struct fake_server *s, const char *const *responses, size_t n)
+{
+    server_listen(s);
+    server_serve(s, responses, n);
 }
 
 /* Everything the server was sent (malloc'd, "" when nothing). */
-static char *server_requests(const struct fake_server *s)
+static inline char *server_requests(const struct fake_server *s)
 {
     FILE *f = fopen(s->log, "r");
     char *buf = calloc(1, 1 << 21);
@@ -111,7 +126,7 @@ static char *server_requests(const struct fake_server *s)
     return buf;
 }
 
-static void server_stop(struct fake_server *s)
+static inline void server_stop(struct fake_server *s)
 {
     if (s->pid > 0) {
         kill(s->pid, SIGKILL);
