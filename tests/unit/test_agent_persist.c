@@ -37,7 +37,8 @@ static void write_at(const char *path, const char *text, mode_t mode)
 
 static void path_join(char *out, const char *a, const char *b)
 {
-    snprintf(out, SHORT, "%s/%s", a, b);
+    if (snprintf(out, SHORT, "%s/%s", a, b) >= SHORT)
+        fail_msg("path too long: %s/%s", a, b);
 }
 
 static int setup(void **state)
