@@ -60,9 +60,12 @@ static void step_name(char *out, size_t len, const char *prefix, const char *wha
     }
 }
 
-/* Reports the outcome of step; -1 (and err, failed_step) when it failed. */
-static int finish(struct run *r, const char *step, int result, const char *msg)
+/* Reports the outcome of step; -1 (and err, failed_step) when it failed.
+ * msg may quote what the system said (mount sources, command output):
+ * it is made one clean line first. */
+static int finish(struct run *r, const char *step, int result, char *msg)
 {
+    make_one_line(msg);
     switch (result) {
     case RESULT_UNCHANGED:
         report(r, step, STEP_OK, "unchanged");

@@ -76,6 +76,10 @@ struct proc_result {
  * could not be started. */
 int proc_run(char *const argv[], unsigned timeout_s, struct proc_result *r, char *msg, size_t msglen);
 
+/* Replaces control characters and bytes that are not UTF-8 by '?', so a
+ * message is one line a JSON string can carry. */
+void make_one_line(char *s);
+
 /* The last non-empty line of text, control characters replaced by '?',
  * at most outlen-1 bytes. */
 void last_line(const char *text, char *out, size_t outlen);

@@ -112,6 +112,10 @@ int proc_run(char *const argv[], unsigned timeout_s, struct proc_result *r, char
     posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
     posix_spawn_file_actions_adddup2(&fa, p[1], 1);
     posix_spawn_file_actions_adddup2(&fa, p[1], 2);
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 34))
+    /* Nothing of the agent's (sockets, state files) leaks into a command. */
+    posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+#endif
     /* Its own process group (killed as one), default signal handling and
      * no blocked signals, whatever the agent itself has set. */
     sigset_t all, none;
@@ -193,6 +197,22 @@ static size_t utf8_char(const unsigned char *s, size_t left)
         (cp >= 0x80 && cp <= 0x9f))
         return 0;
     return n;
+}
+
+void make_one_line(char *s)
+{
+    unsigned char *p = (unsigned char *)s;
+    size_t left = strlen(s);
+    while (left > 0) {
+        size_t n = p[0] >= 0x80 ? utf8_char(p, left) : 0;
+        if (n == 0) {
+            if (p[0] < 0x20 || p[0] >= 0x7f)
+                p[0] = '?';
+            n = 1;
+        }
+        p += n;
+        left -= n;
+    }
 }
 
 void last_line(const char *text, char *out, size_t outlen)

@@ -70,6 +70,16 @@ static const struct rec_entry *rec_final(const struct rec *r, const char *step)
     return last;
 }
 
+/* The final report of step, failing the test when there is none. */
+static const struct rec_entry *final_of(const struct rec *r, const char *step)
+{
+    static const struct rec_entry none = {.status = STEP_RUNNING};
+    const struct rec_entry *e = rec_final(r, step);
+    if (!e)
+        fail_msg("step %s was not reported", step);
+    return e ? e : &none;
+}
+
 /* Every step is reported running and then once finished, in pairs. */
 static void assert_pairs(const struct rec *r)
 {
@@ -547,6 +557,9 @@ static void last_line_is_one_clean_line(void **state)
     assert_string_equal(out, "0123456789abcde");
     last_line("", out, sizeof out);
     assert_string_equal(out, "");
+    char m[] = "mount a\nb\x7f \xc3(\xe2\x82\xac";
+    make_one_line(m);
+    assert_string_equal(m, "mount a?b? ?(\xe2\x82\xac");
 }
 
 static void resolv_conf_has_one_line_per_value_and_refuses_other_shapes(void **state)
@@ -587,10 +600,10 @@ static void dns_ntp_hostname_files_are_written_once(void **state)
                       " \"dns\": {\"servers\": [\"10.0.0.53\"], \"search\": [\"lab.example\"]},"
                       " \"ntp\": [\"10.0.0.1\", \"ntp.lab.example\"]}";
     assert_int_equal(run(doc, &env, &rec, err, sizeof err, NULL), 0);
-    assert_int_equal(rec_final(&rec, "hostname")->status, STEP_OK);
-    assert_int_equal(rec_final(&rec, "dns")->status, STEP_OK);
-    assert_int_equal(rec_final(&rec, "ntp")->status, STEP_OK);
-    assert_string_equal(rec_final(&rec, "ntp")->msg, "/etc/chrony/sources.d/midwife.sources written (chrony)");
+    assert_int_equal(final_of(&rec, "hostname")->status, STEP_OK);
+    assert_int_equal(final_of(&rec, "dns")->status, STEP_OK);
+    assert_int_equal(final_of(&rec, "ntp")->status, STEP_OK);
+    assert_string_equal(final_of(&rec, "ntp")->msg, "/etc/chrony/sources.d/midwife.sources written (chrony)");
     assert_file("/etc/hostname", "pve-01.lab.example\n");
     assert_file("/etc/hosts", "127.0.0.1\tlocalhost\n127.0.1.1\tpve-01.lab.example pve-01\n"
                               "::1\tlocalhost ip6-localhost\n");
@@ -631,9 +644,9 @@ static void ntp_goes_to_timesyncd_or_ntp_conf_and_empty_lists_skip(void **state)
     assert_all_unchanged(&rec);
 
     assert_int_equal(run("{\"hostname\": \"\"}", &env, &rec, err, sizeof err, NULL), 0);
-    assert_int_equal(rec_final(&rec, "ntp")->status, STEP_SKIPPED);
-    assert_int_equal(rec_final(&rec, "dns")->status, STEP_SKIPPED);
-    assert_int_equal(rec_final(&rec, "hostname")->status, STEP_SKIPPED);
+    assert_int_equal(final_of(&rec, "ntp")->status, STEP_SKIPPED);
+    assert_int_equal(final_of(&rec, "dns")->status, STEP_SKIPPED);
+    assert_int_equal(final_of(&rec, "hostname")->status, STEP_SKIPPED);
     assert_int_equal(rec.n, 6); /* no network steps for a document without network */
 }
 
@@ -698,9 +711,9 @@ static void network_is_applied_and_a_second_apply_changes_nothing(void **state)
     assert_int_equal(rec.n, 2 * (int)(sizeof order / sizeof order[0]));
     for (size_t i = 0; i < sizeof order / sizeof order[0]; i++)
         assert_string_equal(rec.e[2 * i].step, order[i]);
-    assert_string_equal(rec_final(&rec, "link:eno1")->msg, "renamed tmpname to eno1; mtu 1500 -> 1400; up");
-    assert_string_equal(rec_final(&rec, "address:nic0")->msg, "removed 10.1.0.99/24; added 10.1.0.6/32");
-    assert_string_equal(rec_final(&rec, "route:10.70.0.0/16")->msg,
+    assert_string_equal(final_of(&rec, "link:eno1")->msg, "renamed tmpname to eno1; mtu 1500 -> 1400; up");
+    assert_string_equal(final_of(&rec, "address:nic0")->msg, "removed 10.1.0.99/24; added 10.1.0.6/32");
+    assert_string_equal(final_of(&rec, "route:10.70.0.0/16")->msg,
                         "replaced via 10.1.0.1 metric 0 (was dev peer0)");
 
     struct link_info eno1 = link_info("eno1"), br0 = link_info("br0");
@@ -766,8 +779,8 @@ static void a_nic_moves_between_bridges_and_a_dhcp_interface_keeps_its_address(v
                       " \"addresses\": []}]}";
     assert_int_equal(run(doc, &env, &rec, err, sizeof err, NULL), 0);
     assert_int_equal(link_info("up1").master, link_info("brB").ifindex);
-    assert_string_equal(rec_final(&rec, "bridge:brB")->msg, "created; moved up1 from brA; mtu 1500 -> 1450; up");
-    assert_string_equal(rec_final(&rec, "address:dyn0")->msg, "unchanged");
+    assert_string_equal(final_of(&rec, "bridge:brB")->msg, "created; moved up1 from brA; mtu 1500 -> 1450; up");
+    assert_string_equal(final_of(&rec, "address:dyn0")->msg, "unchanged");
     assert_true(has_addr("dyn0", "192.168.7.7/24"));
     assert_int_equal(link_info("brB").mtu, 1450);
 }
@@ -789,7 +802,7 @@ static void dhcp_without_a_client_fails_and_the_client_gets_its_arguments(void *
     assert_int_equal(run(doc, &env, &rec, err, sizeof err, &failed), -1);
     assert_string_equal(failed, "address:dyn1");
     assert_string_equal(err, "address:dyn1: no DHCP client on this host (udhcpc, dhclient)");
-    assert_int_equal(rec_final(&rec, "address:dyn1")->status, STEP_FAILED);
+    assert_int_equal(final_of(&rec, "address:dyn1")->status, STEP_FAILED);
     assert_null(rec_final(&rec, "dns")); /* nothing after the failure */
 
     /* A stand-in udhcpc that records its arguments and finds no server. */
@@ -893,6 +906,13 @@ static void links_of_another_kind_or_vlan_are_conflicts_not_changed(void **state
                      -1);
     assert_string_equal(failed, "bridge:base0");
 
+    if (!kernel_has("bond")) {
+        assert_int_equal(run("{\"bonds\": [{\"name\": \"bond1\", \"mode\": \"802.3ad\", \"members\": [\"base0\"],"
+                             " \"dhcp\": false, \"addresses\": []}]}",
+                             &env, &rec, err, sizeof err, &failed),
+                         -1);
+        assert_string_equal(err, "bond:bond1: creating bond bond1: Operation not supported (no bonding in this kernel?)");
+    }
     if (!kernel_has("vlan")) {
         /* Creating one is reported as the kernel's refusal. */
         assert_int_equal(run("{\"vlans\": [{\"name\": \"vlan7\", \"link\": \"base0\", \"id\": 7, \"dhcp\": false,"
@@ -913,7 +933,7 @@ static void links_of_another_kind_or_vlan_are_conflicts_not_changed(void **state
     assert_int_equal(v.mtu, 1400);
     assert_true(has_addr("vlan7", "10.7.0.1/24"));
     assert_int_equal(run(doc7, &env, &rec, err, sizeof err, &failed), 0);
-    assert_string_equal(rec_final(&rec, "vlan:vlan7")->msg, "unchanged");
+    assert_string_equal(final_of(&rec, "vlan:vlan7")->msg, "unchanged");
     assert_int_equal(run("{\"vlans\": [{\"name\": \"vlan7\", \"link\": \"base0\", \"id\": 8, \"dhcp\": false,"
                          " \"addresses\": []}]}",
                          &env, &rec, err, sizeof err, &failed),
@@ -988,7 +1008,7 @@ static void storage_reports_missing_iscsiadm_and_nfs_failures(void **state)
                          " \"target\": \"iqn.2000-01.com.example:pve\", \"lun\": 0}]}}",
                          &env, &rec, err, sizeof err, NULL),
                      0);
-    const struct rec_entry *e = rec_final(&rec, "storage.iscsi:iqn.2000-01.com.example:pve");
+    const struct rec_entry *e = final_of(&rec, "storage.iscsi:iqn.2000-01.com.example:pve");
     assert_non_null(e);
     assert_int_equal(e->status, STEP_SKIPPED);
     assert_string_equal(e->msg, "iscsiadm not found");
@@ -1021,8 +1041,60 @@ static void storage_reports_missing_iscsiadm_and_nfs_failures(void **state)
                          " \"mount\": \"/mnt/iso\", \"options\": \"\"}], \"iscsi\": []}, \"commands\": [\"false\"]}",
                          &env, &rec, err, sizeof err, &failed),
                      0);
-    assert_int_equal(rec_final(&rec, "storage.nfs:/mnt/iso")->status, STEP_SKIPPED);
-    assert_int_equal(rec_final(&rec, "command:1")->status, STEP_SKIPPED);
+    assert_int_equal(final_of(&rec, "storage.nfs:/mnt/iso")->status, STEP_SKIPPED);
+    assert_int_equal(final_of(&rec, "command:1")->status, STEP_SKIPPED);
+}
+
+/* A stand-in iscsiadm: lists one session (or none: exit 21) and logs
+ * every call. */
+static void fake_iscsiadm(const char *bin, bool has_session)
+{
+    char script[400];
+    snprintf(script, sizeof script, "%s/iscsiadm", bin);
+    FILE *f = fopen(script, "w");
+    assert_non_null(f);
+    fprintf(f,
+            "#!/bin/sh\n"
+            "echo \"$@\" >> %s/calls\n"
+            "if [ \"$2\" = session ]; then\n"
+            "  %s\n"
+            "fi\n"
+            "exit 0\n",
+            root,
+            has_session ? "echo 'tcp: [1] 10.0.0.10:3260,1 iqn.2000-01.com.example:pve (non-flash)'; exit 0"
+                        : "echo 'iscsiadm: No active sessions.'; exit 21");
+    fclose(f);
+    chmod(script, 0755);
+}
+
+static void iscsi_logs_in_once_and_leaves_existing_sessions(void **state)
+{
+    (void)state;
+    char bin[300], path[4500];
+    snprintf(bin, sizeof bin, "%s/bin", root);
+    assert_int_equal(mkdir(bin, 0755), 0);
+    snprintf(path, sizeof path, "%s:%s", bin, saved_path);
+    setenv("PATH", path, 1);
+    const char *doc = "{\"storage\": {\"nfs\": [], \"iscsi\": [{\"portal\": \"10.0.0.10:3260\","
+                      " \"target\": \"iqn.2000-01.com.example:pve\", \"lun\": 0}]}}";
+    struct rec rec;
+    char err[512];
+    struct apply_env env = env_for_test();
+    fake_iscsiadm(bin, false);
+    assert_int_equal(run(doc, &env, &rec, err, sizeof err, NULL), 0);
+    const struct rec_entry *e = final_of(&rec, "storage.iscsi:iqn.2000-01.com.example:pve");
+    assert_int_equal(e->status, STEP_OK);
+    assert_string_equal(e->msg, "logged in to iqn.2000-01.com.example:pve at 10.0.0.10:3260");
+    assert_file("/calls", "-m session\n"
+                          "-m discovery -t sendtargets -p 10.0.0.10:3260\n"
+                          "-m node -T iqn.2000-01.com.example:pve -p 10.0.0.10:3260 --login\n");
+    char calls[400];
+    under("/calls", calls, sizeof calls);
+    unlink(calls);
+    fake_iscsiadm(bin, true);
+    assert_int_equal(run(doc, &env, &rec, err, sizeof err, NULL), 0);
+    assert_string_equal(final_of(&rec, "storage.iscsi:iqn.2000-01.com.example:pve")->msg, "unchanged");
+    assert_file("/calls", "-m session\n");
 }
 
 static void commands_run_in_order_and_the_first_failure_stops(void **state)
@@ -1039,8 +1111,8 @@ static void commands_run_in_order_and_the_first_failure_stops(void **state)
     assert_int_equal(run(doc, &env, &rec, err, sizeof err, &failed), -1);
     assert_string_equal(failed, "command:2");
     assert_string_equal(err, "command:2: exit 3: bad");
-    assert_int_equal(rec_final(&rec, "command:1")->status, STEP_OK);
-    assert_string_equal(rec_final(&rec, "command:1")->msg, "two");
+    assert_int_equal(final_of(&rec, "command:1")->status, STEP_OK);
+    assert_string_equal(final_of(&rec, "command:1")->msg, "two");
     assert_true(exists_rel("/first"));
     assert_null(rec_final(&rec, "command:3"));
     assert_false(exists_rel("/never"));
@@ -1049,7 +1121,7 @@ static void commands_run_in_order_and_the_first_failure_stops(void **state)
     assert_int_equal(run("{\"commands\": [\"i=0; while [ $i -lt 2000 ]; do echo line $i; i=$((i+1)); done\"]}", &env,
                          &rec, err, sizeof err, &failed),
                      0);
-    assert_string_equal(rec_final(&rec, "command:1")->msg, "line 1999");
+    assert_string_equal(final_of(&rec, "command:1")->msg, "line 1999");
 }
 
 static void a_command_past_its_timeout_is_killed_with_its_children(void **state)
@@ -1118,6 +1190,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(bonds_get_their_mode_and_members, test_setup, test_teardown),
         cmocka_unit_test_setup_teardown(storage_reports_missing_iscsiadm_and_nfs_failures, test_setup,
                                         test_teardown),
+        cmocka_unit_test_setup_teardown(iscsi_logs_in_once_and_leaves_existing_sessions, test_setup, test_teardown),
         cmocka_unit_test_setup_teardown(commands_run_in_order_and_the_first_failure_stops, test_setup,
                                         test_teardown),
         cmocka_unit_test_setup_teardown(a_command_past_its_timeout_is_killed_with_its_children, test_setup,
