@@ -427,3 +427,39 @@ int net_route(struct net *n, const json_t *route, char *msg, size_t msglen)
              dev ? " dev " : "", dev ? dev : "", w.metric, have ? " (was " : "", was, have ? ")" : "");
     return RESULT_CHANGED;
 }
+
+int net_save_routes(struct net *n, int ifindex, struct saved_routes *s)
+{
+    s->n = 0;
+    int e = refill(n, &n->routes, true);
+    if (e < 0)
+        return e;
+    for (struct nl_object *o = nl_cache_get_first(n->routes); o && s->n < SAVED_ROUTES_MAX;
+         o = nl_cache_get_next(o)) {
+        struct rtnl_route *r = (struct rtnl_route *)o;
+        if (rtnl_route_get_family(r) != AF_INET || rtnl_route_get_table(r) != RT_TABLE_MAIN ||
+            rtnl_route_get_type(r) != RTN_UNICAST || rtnl_route_get_protocol(r) == RTPROT_KERNEL)
+            continue;
+        bool through = false;
+        for (int i = 0; i < rtnl_route_get_nnexthops(r); i++)
+            through = through || rtnl_route_nh_get_ifindex(rtnl_route_nexthop_n(r, i)) == ifindex;
+        if (!through)
+            continue;
+        struct rtnl_route *copy = (struct rtnl_route *)nl_object_clone(o);
+        if (copy)
+            s->r[s->n++] = copy;
+    }
+    return 0;
+}
+
+int net_restore_routes(struct net *n, struct saved_routes *s)
+{
+    int added = 0;
+    for (int i = 0; i < s->n; i++) {
+        if (rtnl_route_add(n->sock, s->r[i], NLM_F_EXCL) == 0)
+            added++;
+        rtnl_route_put(s->r[i]);
+    }
+    s->n = 0;
+    return added;
+}

@@ -279,9 +279,19 @@ int net_interface(struct net *n, const json_t *iface, char *msg, size_t msglen)
     char from[IFNAMSIZ + 1];
     snprintf(from, sizeof from, "%s", rtnl_link_get_name(l));
     msg[0] = '\0';
+    struct saved_routes saved = {.n = 0};
     if (strcmp(from, name) != 0) {
+        /* Renaming takes the link down, and the kernel drops the routes
+         * through it (a DHCP default route, say). */
+        if ((rtnl_link_get_flags(l) & IFF_UP))
+            net_save_routes(n, rtnl_link_get_ifindex(l), &saved);
         int r = rename_link(n, l, name, msg, msglen);
         if (r < 0) {
+            /* Back as it was, as far as it goes. */
+            char scratch[STEP_MSG_MAX];
+            if ((rtnl_link_get_flags(l) & IFF_UP))
+                link_set_up(n, l, true, scratch, sizeof scratch);
+            net_restore_routes(n, &saved);
             rtnl_link_put(l);
             return RESULT_FAILED;
         }
@@ -290,8 +300,12 @@ int net_interface(struct net *n, const json_t *iface, char *msg, size_t msglen)
         changed = true;
     }
     rtnl_link_put(l);
-    if (settle_link(n, name, json_object_get(iface, "mtu"), &changed, msg, msglen) < 0)
+    int r = settle_link(n, name, json_object_get(iface, "mtu"), &changed, msg, msglen);
+    int restored = net_restore_routes(n, &saved);
+    if (r < 0)
         return RESULT_FAILED;
+    if (restored > 0)
+        msg_append(msg, msglen, "%d route%s kept", restored, restored == 1 ? "" : "s");
     return changed ? RESULT_CHANGED : RESULT_UNCHANGED;
 }
 

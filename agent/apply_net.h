@@ -38,6 +38,20 @@ struct rtnl_link *net_link_by_name(struct net *n, const char *name);
 int net_addresses(struct net *n, const json_t *dev, unsigned dhcp_timeout_s, char *msg, size_t msglen);
 int net_route(struct net *n, const json_t *route, char *msg, size_t msglen);
 
+/* The routes through ifindex that the kernel drops when the link goes
+ * down (all but its own connected ones), kept across a rename so a host
+ * renaming its boot NIC keeps its way to midwife. */
+#define SAVED_ROUTES_MAX 64
+struct rtnl_route;
+struct saved_routes {
+    struct rtnl_route *r[SAVED_ROUTES_MAX];
+    int n;
+};
+int net_save_routes(struct net *n, int ifindex, struct saved_routes *s);
+/* Puts them back (those already there again are left); returns how many
+ * were added, and frees s. */
+int net_restore_routes(struct net *n, struct saved_routes *s);
+
 /* "a.b.c.d" (prefix 32) or "a.b.c.d/N" into a network-order address and
  * prefix. 0 or -1. */
 int parse_ipv4_prefix(const char *s, uint32_t *addr_be, unsigned *prefix);

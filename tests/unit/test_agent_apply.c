@@ -759,6 +759,49 @@ static void network_is_applied_and_a_second_apply_changes_nothing(void **state)
     assert_string_equal(before, after);
 }
 
+static void add_route_via(const char *dst, const char *gw)
+{
+    struct nl_addr *d = NULL, *g = NULL;
+    assert_int_equal(nl_addr_parse(dst, AF_INET, &d), 0);
+    assert_int_equal(nl_addr_parse(gw, AF_INET, &g), 0);
+    struct rtnl_route *r = rtnl_route_alloc();
+    struct rtnl_nexthop *nh = rtnl_route_nh_alloc();
+    rtnl_route_set_dst(r, d);
+    rtnl_route_nh_set_gateway(nh, g);
+    rtnl_route_add_nexthop(r, nh);
+    int e = rtnl_route_add(sk, r, NLM_F_EXCL);
+    if (e < 0)
+        fail_msg("route %s via %s: %s", dst, gw, nl_geterror(e));
+    rtnl_route_put(r);
+    nl_addr_put(d);
+    nl_addr_put(g);
+}
+
+static void a_renamed_boot_nic_keeps_its_address_and_routes(void **state)
+{
+    (void)state;
+    NEED_NS();
+    make_nic("eth0", "peer0", "02:00:00:00:06:01");
+    add_addr("eth0", "10.4.0.2/24");
+    add_route_via("0.0.0.0/0", "10.4.0.1");
+    add_route_via("10.91.0.0/16", "10.4.0.254");
+    struct rec rec;
+    char err[512];
+    struct apply_env env = env_for_test();
+    const char *doc = "{\"interfaces\": [{\"name\": \"mgmt0\", \"mac\": \"02:00:00:00:06:01\", \"dhcp\": true,"
+                      " \"addresses\": []}]}";
+    if (run(doc, &env, &rec, err, sizeof err, NULL) != 0)
+        fail_msg("%s", err);
+    assert_string_equal(final_of(&rec, "link:mgmt0")->msg, "renamed eth0 to mgmt0; up; 2 routes kept");
+    assert_string_equal(final_of(&rec, "address:mgmt0")->msg, "unchanged");
+    char r[128];
+    route_to("0.0.0.0/0", r, sizeof r);
+    assert_string_equal(r, "0.0.0.0/0 via 10.4.0.1 dev mgmt0 metric 0");
+    route_to("10.91.0.0/16", r, sizeof r);
+    assert_string_equal(r, "10.91.0.0/16 via 10.4.0.254 dev mgmt0 metric 0");
+    assert_true(has_addr("mgmt0", "10.4.0.2/24"));
+}
+
 static void a_nic_moves_between_bridges_and_a_dhcp_interface_keeps_its_address(void **state)
 {
     (void)state;
@@ -1180,6 +1223,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(kernel_host_name_is_set_in_a_uts_namespace, test_setup, test_teardown),
         cmocka_unit_test_setup_teardown(network_is_applied_and_a_second_apply_changes_nothing, test_setup,
                                         test_teardown),
+        cmocka_unit_test_setup_teardown(a_renamed_boot_nic_keeps_its_address_and_routes, test_setup, test_teardown),
         cmocka_unit_test_setup_teardown(a_nic_moves_between_bridges_and_a_dhcp_interface_keeps_its_address,
                                         test_setup, test_teardown),
         cmocka_unit_test_setup_teardown(dhcp_without_a_client_fails_and_the_client_gets_its_arguments, test_setup,
