@@ -585,7 +585,6 @@ static void do_bridges(struct ks *k)
             return;
         snprintf(step, sizeof step, "bridge.%zu", i);
         step_begin(k, step, "vSwitch %s", clip(name, c, sizeof c));
-        line(k, "# a standard vSwitch");
         w(k, "mw_add esxcli network vswitch standard add --vswitch-name=");
         q(k, name);
         or_fail(k);
