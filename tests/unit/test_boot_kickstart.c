@@ -239,8 +239,8 @@ static char *make_dir(void)
 
 static void write_file(const char *dir, const char *name, const char *text, mode_t mode)
 {
-    char path[512];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
+    char path[1024];
+    assert_true((size_t)snprintf(path, sizeof path, "%s/%s", dir, name) < sizeof path);
     FILE *fp = fopen(path, "w");
     assert_non_null(fp);
     fputs(text, fp);
@@ -250,8 +250,8 @@ static void write_file(const char *dir, const char *name, const char *text, mode
 
 static char *read_file(const char *dir, const char *name)
 {
-    char path[512];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
+    char path[1024];
+    assert_true((size_t)snprintf(path, sizeof path, "%s/%s", dir, name) < sizeof path);
     FILE *fp = fopen(path, "r");
     if (!fp)
         return strdup("");
@@ -265,8 +265,8 @@ static char *read_file(const char *dir, const char *name)
 
 static bool file_exists(const char *dir, const char *name)
 {
-    char path[512];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
+    char path[1024];
+    assert_true((size_t)snprintf(path, sizeof path, "%s/%s", dir, name) < sizeof path);
     return access(path, F_OK) == 0;
 }
 
@@ -306,17 +306,18 @@ static void write_firstboot(const char *dir, const char *ks)
 
 static int run_sh(const char *dir, const char *what, const char *env)
 {
-    char cmd[2048];
-    snprintf(cmd, sizeof cmd, "cd '%s' && env MW_TEST_DIR='%s' PATH='%s/bin':\"$PATH\" %s %s >'%s/run.out' 2>&1",
-             dir, dir, dir, env, what, dir);
+    char cmd[4096];
+    int n = snprintf(cmd, sizeof cmd, "cd '%s' && env MW_TEST_DIR='%s' PATH='%s/bin':\"$PATH\" %s %s >'%s/run.out' 2>&1",
+                     dir, dir, dir, env, what, dir);
+    assert_true(n > 0 && (size_t)n < sizeof cmd);
     int r = system(cmd);
     return WIFEXITED(r) ? WEXITSTATUS(r) : -1;
 }
 
 static void setup_stubs(const char *dir)
 {
-    char bin[512];
-    snprintf(bin, sizeof bin, "%s/bin", dir);
+    char bin[1024];
+    assert_true((size_t)snprintf(bin, sizeof bin, "%s/bin", dir) < sizeof bin);
     assert_int_equal(mkdir(bin, 0755), 0);
     write_file(bin, "esxcli", stub_esxcli, 0755);
     write_file(bin, "wget", stub_wget, 0755);
@@ -326,7 +327,7 @@ static void setup_stubs(const char *dir)
 static void remove_tree(char *dir)
 {
     char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    assert_true((size_t)snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir) < sizeof cmd);
     assert_int_equal(system(cmd), 0);
     free(dir);
 }
@@ -585,7 +586,7 @@ static void kickstart_for_reads_build_profile_and_override(void **state)
     free(out);
 
     char tdir[600];
-    snprintf(tdir, sizeof tdir, "%s/templates", dir);
+    assert_true((size_t)snprintf(tdir, sizeof tdir, "%s/templates", dir) < sizeof tdir);
     assert_int_equal(mkdir(tdir, 0755), 0);
     snprintf(conf.boot_templates, sizeof conf.boot_templates, "%s", tdir);
 #define PRE "vmaccepteula\nrootpw --iscrypted HASH\ninstall --firstdisk\nreboot\n"

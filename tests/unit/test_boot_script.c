@@ -254,7 +254,10 @@ static void esxi_boot_cfg_with_token_gets_token_and_kickstart(void **state)
     out = esxi_cfg(&f);
     assert_non_null(strstr(out, "\nkernelopt=runweasel ks=http://10.0.0.9/ks.cfg midwife.url=" URL
                                 " midwife.token=" TOK "\n"));
-    assert_int_equal(strstr(strstr(out, "ks=") + 1, "ks=") == NULL, 1);
+    size_t n_ks = 0;
+    for (size_t i = 0; out[i]; i++)
+        n_ks += strncmp(out + i, "ks=", 3) == 0;
+    assert_int_equal(n_ks, 1);
     free(out);
     /* A word merely ending in ks= is not the installer's option. */
     snprintf(f.build.cmdline, sizeof f.build.cmdline, "runweasel noks=1");
