@@ -8,7 +8,7 @@ build_pkgs="meson ninja-build pkg-config gcc clang libclang-rt-14-dev
   libevent-dev libsqlite3-dev libjansson-dev libinih-dev libssl-dev
   libarchive-dev libnl-3-dev libnl-route-3-dev zlib1g-dev libcmocka-dev sqlite3
   libcurl4-openssl-dev"
-test_pkgs="iproute2 qemu-system-x86 ipxe-qemu ipxe busybox-static udhcpc
+test_pkgs="iproute2 qemu-system-x86 ipxe-qemu ipxe ovmf busybox-static udhcpc
   isc-dhcp-client isc-dhcp-relay tftp-hpa atftp curl cpio dpkg-dev procps psmisc
   iputils-ping openssl xorriso jq python3 util-linux gzip"
 bench_pkgs="kea-admin kea-dhcp4-server dnsmasq-base tftpd-hpa wrk nginx-light"

@@ -93,7 +93,7 @@ static json_t *script_view(struct api *a, const struct http_api_request *req, co
     bool retired = h && h->state == HOST_RETIRED;
     if (bname[0] && !retired && store_build_get(a->st, bname, h ? h->build_version : 0, &b) < 0)
         return json_pack("{s:s+}", "error", "build not found: ", bname);
-    struct script_request sr = {.mac = mac, .base_url = base};
+    struct script_request sr = {.mac = mac, .base_url = base, .agent_sha256 = lifecycle_agent_module(a->lc)};
     char *out = NULL, err[256];
     size_t len = 0;
     int r = boot_script_render(a->conf, h, bname[0] && !retired ? &b : NULL, &sr, &out, &len, err, sizeof err);

@@ -176,10 +176,12 @@ static int bind_vars(struct binding *b, const struct conf *conf, const struct ho
         return failf(err, errlen, -EINVAL, "build %s v%d (%s) has no kernel file", build->name, build->version,
                      build_kind_name(build->kind));
     }
-    /* The saved state comes last, so it unpacks over everything else. */
+    /* The agent follows the build's modules (so a build cannot shadow
+     * it by accident); the saved state comes last, so it unpacks over
+     * everything else. */
+    bool with_agent = req->agent_sha256 && build->kind == BUILD_LINUX && !build->no_agent;
     bool with_state = req->state_sha256 && build->kind == BUILD_LINUX;
-    if (with_state)
-        n_mod++;
+    n_mod += with_agent + with_state;
     if (n_mod) {
         b->rows = calloc(n_mod * F_COUNT, sizeof *b->rows);
         if (!b->rows)
@@ -205,10 +207,18 @@ static int bind_vars(struct binding *b, const struct conf *conf, const struct ho
             r[F_FIRST] = row == 0 ? "1" : NULL;
             row++;
         }
-    if (with_state) {
+    const char *extra[2] = {with_agent ? AGENT_MODULE_FILE : NULL, with_state ? STATE_MODULE_NAME : NULL};
+    const char *extra_sha[2] = {req->agent_sha256, req->state_sha256};
+    for (int e = 0; e < 2; e++) {
+        if (!extra[e])
+            continue;
+        for (size_t k = 0; k < row; k++)
+            if (strcmp(b->rows[k * F_COUNT + F_NAME], extra[e]) == 0)
+                return failf(err, errlen, -EINVAL, "build %s v%d: a module is named '%s', which midwife adds itself",
+                             build->name, build->version, extra[e]);
         const char **r = &b->rows[row * F_COUNT];
-        r[F_NAME] = STATE_MODULE_NAME;
-        r[F_SHA256] = req->state_sha256;
+        r[F_NAME] = extra[e];
+        r[F_SHA256] = extra_sha[e];
         r[F_FIRST] = row == 0 ? "1" : NULL;
         row++;
     }

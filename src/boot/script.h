@@ -29,9 +29,14 @@ struct script_request {
      * by linux builds as the last initrd module, named STATE_MODULE_NAME;
      * NULL when it has none. */
     const char *state_sha256;
+    /* The agent initrd module's blob (images/agent_module.h), loaded by
+     * linux builds that do not opt out (no_agent) after their own modules
+     * and before the state; NULL when the server has none. */
+    const char *agent_sha256;
 };
 
 #define STATE_MODULE_NAME "midwife-state.cpio.gz"
+#define AGENT_MODULE_FILE "midwife-agent.cpio.gz"
 
 /* Looks the host up by any of its MACs (unknown hosts get [boot] default_build, or an
  * iPXE `exit`), renders its script into a malloc'd string *out (caller

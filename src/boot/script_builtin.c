@@ -33,7 +33,7 @@ static const char linux_ipxe[] =
     "{{#if cmdline}} {{cmdline}}{{/if}}"
     "{{#if vlan}} midwife.vlan={{vlan}}{{/if}}"
     " midwife.url={{base_url}}"
-    "{{#if token}} midwife.token={{token}}{{/if}}"
+    "{{#if token}} midwife.token={{token}}{{#if mac}} midwife.mac={{mac}}{{/if}}{{/if}}"
     "{{#if extra_cmdline}} {{extra_cmdline}}{{/if}}\n"
     "{{#each modules}}\n"
     "initrd {{base_url}}/boot/file/{{sha256}}/{{name}}\n"

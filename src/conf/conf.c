@@ -588,6 +588,22 @@ static int boot_key(struct parse_state *ps, const char *k, const char *v)
             return fail(ps, "templates: '%s' is not a directory", v);
         return copy_str(ps, k, c->boot_templates, sizeof c->boot_templates, v);
     }
+    if (strcmp(k, "agent") == 0) {
+        if (strcmp(v, "none") == 0) {
+            c->boot_agent_off = true;
+            c->boot_agent[0] = '\0';
+            return 1;
+        }
+        /* Packed at startup: a wrong directory is a config error here. */
+        char bin[PATH_MAX];
+        struct stat sb;
+        if (!*v || (size_t)snprintf(bin, sizeof bin, "%s/midwife-agent", v) >= sizeof bin || stat(bin, &sb) < 0 ||
+            !S_ISREG(sb.st_mode))
+            return fail(ps, "agent: '%s' has no midwife-agent (a directory with midwife-agent, "
+                            "midwife-agent.init and midwife-agent.service, or 'none')", v);
+        c->boot_agent_off = false;
+        return copy_str(ps, k, c->boot_agent, sizeof c->boot_agent, v);
+    }
     return fail(ps, "unknown key '%s' in [boot]", k);
 }
 

@@ -139,6 +139,12 @@ struct conf {
      * KIND.ipxe (linux, esxi, chain, sanboot, local, exit) and
      * esxi-boot.cfg. "" = built-ins only. */
     char boot_templates[PATH_MAX];
+    /* Where midwife-agent and its init files are (agent_module.h): "" =
+     * look next to the midwife binary (DIR/agent, a build tree), then in
+     * the installed MIDWIFE_AGENT_DIR; boot_agent_off: `agent = none`, no
+     * agent module. */
+    char boot_agent[PATH_MAX];
+    bool boot_agent_off;
 
     /* [lifecycle] */
     unsigned token_ttl;        /* seconds a boot token lives; default 3600 */

@@ -785,9 +785,11 @@ static int ack_lease(struct ctx *c, uint32_t addr)
     if (!queue_write(c, l))
         return drop(c, DHCP_DROP_BACKLOG, "cannot queue the lease write");
     char a[IPV4_STRLEN], host[LOG_ESCAPED_SIZE(64)];
-    log_info("dhcp", "ACK %s to %s (host \"%s\") on %s; boot: %s", format_ipv4(addr, a), c->mac,
-             log_escape(host, sizeof host, l->s.hostname, strlen(l->s.hostname)), c->subnet->name,
-             c->plan.reason);
+    /* The name the client sent (option 12), when it sent one. */
+    bool named = l->s.hostname[0] != '\0';
+    log_info("dhcp", "ACK %s to %s%s%s%s on %s; boot: %s", format_ipv4(addr, a), c->mac,
+             named ? " (hostname \"" : "", log_escape(host, sizeof host, l->s.hostname, strlen(l->s.hostname)),
+             named ? "\")" : "", c->subnet->name, c->plan.reason);
     if (build_reply(c, DHCPACK, addr, c->subnet->lease_time) != 1)
         return 0;
     c->reply->needs_commit = true;

@@ -200,6 +200,8 @@ static void fetch_begin(struct conn *c, bool program, const char *name, const ch
     struct build_file_ref ref;
     if (strcmp(name, STATE_MODULE_NAME) == 0) {
         snprintf(f->role, sizeof f->role, "state");
+    } else if (strcmp(name, AGENT_MODULE_FILE) == 0) {
+        snprintf(f->role, sizeof f->role, "agent");
     } else if (store_build_file_by_sha(c->svc->store, sha, &ref) == 0) {
         snprintf(f->role, sizeof f->role, "%s", build_file_role_name(ref.role));
         snprintf(f->build, sizeof f->build, "%s", ref.build);

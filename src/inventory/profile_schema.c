@@ -165,6 +165,9 @@ static const struct member top_members[] = {
     {"storage", &(const struct node){.kind = NODE_OBJECT, .members = storage_members}, false, "{}"},
     {"cluster", &(const struct node)STR(SHAPE_TEXT, 0, 63), false, "\"\""},
     {"persist", &(const struct node)LIST(256, &(const struct node)STR(SHAPE_SAFE_PATH, 1, 1024)), false, "[]"},
+    /* Seconds between periodic saves of the persist paths; 0: only on
+     * request and at a clean shutdown. */
+    {"persist_interval", &(const struct node)INT(0, 604800), false, "0"},
     {"commands", &(const struct node)LIST(256, &command), false, "[]"},
     {NULL, NULL, false, NULL},
 };

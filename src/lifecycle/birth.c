@@ -511,6 +511,7 @@ void lifecycle_report(struct lifecycle *lc, const char *bearer, const json_t *bo
         return;
     }
     const char *step = NULL, *status = NULL, *message = NULL, *log = NULL, *failed = NULL;
+    char *facts_text = NULL;
     const json_t *ready = json_object_get(body, "ready");
     if (!text_field(body, "step", 64, &step, out) || !text_field(body, "status", 16, &status, out) ||
         !text_field(body, "message", 400, &message, out) || !text_field(body, "log", 8192, &log, out) ||
@@ -526,10 +527,25 @@ void lifecycle_report(struct lifecycle *lc, const char *bearer, const json_t *bo
             report_bad(out, "step", "use letters, digits and . _ : - /");
             goto done;
         }
+    /* Facts the agent sends after applying (the interfaces, addresses and
+     * host name as they now are) replace the birth's: last seen wins. */
+    const json_t *facts = json_object_get(body, "facts");
+    if (facts) {
+        facts_text = json_is_object(facts) ? json_dumps(facts, JSON_COMPACT) : NULL;
+        if (!facts_text || strlen(facts_text) > BIRTH_FACTS_MAX) {
+            free(facts_text);
+            report_bad(out, "facts", json_is_object(facts) ? "over 256 KiB" : "expected a JSON object");
+            goto done;
+        }
+    }
     h.boot_id = t.boot_id;
+    /* The event keeps the report, not the facts (the host record has them). */
     json_t *d = json_deep_copy(body);
+    if (d && facts)
+        json_object_set_new(d, "facts", json_true());
     char *data = d ? json_dumps(d, JSON_COMPACT) : NULL;
     json_decref(d);
+
     char m[200] = "", l[120] = "";
     if (message)
         log_escape(m, sizeof m, message, strlen(message));
@@ -580,9 +596,12 @@ void lifecycle_report(struct lifecycle *lc, const char *bearer, const json_t *bo
         goto done;
     }
     free(data);
+    if (facts_text && store_host_set_facts(lc->st, h.id, facts_text, lifecycle_now_ms()) < 0)
+        log_warn("lifecycle", "host %s: cannot store the reported facts", h.name);
     out->status = 200;
     snprintf(out->state, sizeof out->state, "%s", host_state_name(h.state));
     snprintf(out->reason, sizeof out->reason, "%s", h.state_reason);
 done:
+    free(facts_text);
     host_clear(&h);
 }

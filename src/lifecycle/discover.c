@@ -321,7 +321,8 @@ static int script_for(struct lifecycle *lc, const struct script_ask *ask, char *
             host_clear(&h);
         return -ENOENT;
     }
-    struct script_request req = {.mac = ask->mac, .base_url = ask->base_url, .token = token[0] ? token : NULL};
+    struct script_request req = {.mac = ask->mac, .base_url = ask->base_url, .token = token[0] ? token : NULL,
+                                 .agent_sha256 = lifecycle_agent_module(lc)};
     /* A stateless host gets its saved state back as its last module. */
     struct state_archive sa;
     if (have && h.mode == HOST_MODE_STATELESS && store_state_get(st, h.id, &sa) == 0)

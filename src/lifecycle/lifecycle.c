@@ -64,6 +64,16 @@ struct hook_run {
     struct hook_run *prev, *next;
 };
 
+void lifecycle_set_agent_module(struct lifecycle *lc, const char *sha256)
+{
+    snprintf(lc->agent_sha256, sizeof lc->agent_sha256, "%s", sha256 ? sha256 : "");
+}
+
+const char *lifecycle_agent_module(const struct lifecycle *lc)
+{
+    return lc && lc->agent_sha256[0] ? lc->agent_sha256 : NULL;
+}
+
 struct lifecycle *lifecycle_current(void)
 {
     return current;

@@ -36,6 +36,11 @@ void lifecycle_stop(struct lifecycle *lc);
  * (unit tests, CLI): recording is then a no-op. */
 struct lifecycle *lifecycle_current(void);
 
+/* The agent initrd module linux scripts load (images/agent_module.h), as
+ * its blob's SHA-256; NULL or "" for none. */
+void lifecycle_set_agent_module(struct lifecycle *lc, const char *sha256);
+const char *lifecycle_agent_module(const struct lifecycle *lc);
+
 /* Records one event: fills ts_ms when 0, host name/id from mac when the
  * host is known and host_id is 0, copies everything (data may be
  * freed after the call). Never fails the caller: a full queue drops and

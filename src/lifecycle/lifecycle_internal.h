@@ -21,6 +21,7 @@ struct lifecycle {
     struct hook_run *runs;
     unsigned (*lease_cleaner)(void *arg, const uint8_t mac[6], uint32_t keep_address);
     void *lease_cleaner_arg;
+    char agent_sha256[65]; /* "" = no agent module */
 };
 
 #endif

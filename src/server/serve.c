@@ -1,11 +1,14 @@
 #include "server/serve.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 
@@ -15,6 +18,7 @@
 #include "boot/script.h"
 #include "http/http_api.h"
 #include "http/http_service.h"
+#include "images/agent_module.h"
 #include "lifecycle/birth.h"
 #include "lifecycle/lifecycle.h"
 #include "store/store.h"
@@ -62,6 +66,51 @@ static void on_shutdown(evutil_socket_t sig, short what, void *arg)
     struct server *s = arg;
     log_info("serve", "%s received, shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
     event_base_loopbreak(s->base);
+}
+
+#ifndef MIDWIFE_AGENT_DIR
+#define MIDWIFE_AGENT_DIR "/usr/local/libexec/midwife"
+#endif
+
+/* Packs the agent module for linux scripts ([boot] agent; by default the
+ * agent next to this binary, as a build tree has it, else the installed
+ * one). Without one, hosts still boot; they just get no agent. */
+static void pack_agent(const struct conf *conf, struct store *st, struct lifecycle *lc)
+{
+    char dir[PATH_MAX] = "", err[512];
+    if (conf->boot_agent_off) {
+        lifecycle_set_agent_module(lc, NULL);
+        return;
+    }
+    if (conf->boot_agent[0]) {
+        snprintf(dir, sizeof dir, "%s", conf->boot_agent);
+    } else {
+        char self[PATH_MAX], probe[PATH_MAX + 32];
+        struct stat sb;
+        ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+        char *slash = n > 0 ? (self[n] = '\0', strrchr(self, '/')) : NULL;
+        if (slash) {
+            *slash = '\0';
+            snprintf(probe, sizeof probe, "%s/agent/midwife-agent", self);
+            if (stat(probe, &sb) == 0 && strlen(self) + sizeof "/agent" <= sizeof dir)
+                snprintf(dir, sizeof dir, "%.*s/agent", (int)(sizeof dir - sizeof "/agent"), self);
+        }
+        if (!dir[0])
+            snprintf(dir, sizeof dir, "%s", MIDWIFE_AGENT_DIR);
+    }
+    char sha[SHA256_HEX_LEN + 1];
+    uint64_t size;
+    int r = agent_module_build(dir, conf->state_dir, st, sha, &size, err, sizeof err);
+    if (r < 0) {
+        if (r == -ENOENT && !conf->boot_agent[0])
+            log_warn("serve", "no agent module: %s (linux hosts boot without midwife-agent; set [boot] agent)", err);
+        else
+            log_error("serve", "no agent module: %s", err);
+        lifecycle_set_agent_module(lc, NULL);
+        return;
+    }
+    log_info("serve", "agent module %s (%llu bytes) from %s", sha, (unsigned long long)size, dir);
+    lifecycle_set_agent_module(lc, sha);
 }
 
 /* Services keep no pointers into a config they were not handed, so after
@@ -112,8 +161,10 @@ static void on_reload(evutil_socket_t sig, short what, void *arg)
     if ((s->dhcp != NULL) != next->dhcp_enabled || (s->tftp != NULL) != next->tftp_enabled ||
         (s->http != NULL) != next->http_enabled)
         log_warn("serve", "enabling or disabling a service takes a restart");
-    if (s->lc)
+    if (s->lc) {
         lifecycle_reload(s->lc, next);
+        pack_agent(next, s->store, s->lc);
+    }
     if (s->api)
         api_reload(s->api, next);
     log_setup(next->log_format, next->log_level, stderr);
@@ -213,6 +264,7 @@ int serve_main(int argc, char **argv)
         log_error("serve", "cannot start the lifecycle");
         goto out;
     }
+    pack_agent(s.conf, s.store, s.lc);
     if (api_start(s.base, s.conf, s.store, s.lc, &s.api) < 0) {
         log_error("serve", "cannot start the API");
         goto out;

@@ -392,6 +392,41 @@ qemu_start() {
   QEMU_PID=$BG_PID
 }
 
+# qemu_start_nics NS SERIAL TAP MAC [TAP MAC...]: as qemu_start with one
+# virtio NIC per TAP/MAC pair; the first boots. 384 MiB: the agent tests'
+# initrd carries kernel modules. VM_FIRMWARE=uefi boots OVMF with the NICs'
+# option ROMs off, so the firmware's own PXE client starts the boot (DHCP,
+# then an EFI iPXE over TFTP, which asks DHCP again and goes on over HTTP);
+# VM_FIRMWARE=bios (the default) is SeaBIOS with Debian's iPXE ROM.
+qemu_start_nics() {
+  local ns=$1 serial=$2 n=0 args=() rom=
+  shift 2
+  if [ "${VM_FIRMWARE:-bios}" = uefi ]; then
+    [ -f /usr/share/OVMF/OVMF_CODE_4M.fd ] || fail "no OVMF (apt-get install ovmf)"
+    cp /usr/share/OVMF/OVMF_VARS_4M.fd "$serial.vars"
+    args+=(-machine q35,accel=tcg
+      -drive "if=pflash,format=raw,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd"
+      -drive "if=pflash,format=raw,file=$serial.vars")
+    rom=",romfile="
+  else
+    ipxe_rom_present || fail "no iPXE ROM for virtio-net (apt-get install ipxe-qemu)"
+    args+=(-machine accel=tcg -boot n)
+  fi
+  while [ $# -ge 2 ]; do
+    args+=(-netdev "tap,id=n$n,ifname=$1,script=no,downscript=no")
+    if [ $n = 0 ]; then
+      args+=(-device "virtio-net-pci,netdev=n$n,mac=$2$rom,bootindex=1")
+    else
+      args+=(-device "virtio-net-pci,netdev=n$n,mac=$2$rom")
+    fi
+    n=$((n + 1))
+    shift 2
+  done
+  bg_start "$ns" "$serial.qemu" qemu-system-x86_64 -m 384 -smp 1 -nographic -no-reboot \
+    -nodefaults -serial "file:$serial" -monitor none -display none "${args[@]}"
+  QEMU_PID=$BG_PID
+}
+
 # vm_console_failed SERIAL_LOG: the firmware gave up (no point waiting on).
 vm_console_failed() {
   grep -aq 'No bootable device\|Kernel panic' "$1" 2>/dev/null

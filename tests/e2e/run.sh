@@ -58,7 +58,7 @@ report() { # NAME STATUS SECONDS
 }
 
 # Whole-test limits: generous, but bounded.
-limit_for() { case $1 in *_vm.sh) echo 600 ;; *) echo 300 ;; esac; }
+limit_for() { case $1 in *agent_vm.sh) echo 900 ;; *_vm.sh) echo 600 ;; *) echo 300 ;; esac; }
 
 serial=()
 for t in "${tests[@]}"; do

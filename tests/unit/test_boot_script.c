@@ -124,24 +124,37 @@ static void saved_state_is_the_last_module_and_token_on_cmdline(void **state)
     struct fixture f;
     linux_build(&f);
     f.req.state_sha256 = S1;
+    f.req.agent_sha256 = S3;
     f.req.token = "ab12";
-    expect_script(&f, true, true, "linux+state",
+    /* The agent after the build's modules, the state after the agent. */
+    expect_script(&f, true, true, "linux+agent+state",
                   "#!ipxe\n"
                   "# midwife: host node1, build debian v3 (linux)\n"
                   "kernel " F(S1, "vmlinuz") " initrd=initrd.gz initrd=extra.cpio initrd=drivers.cpio"
-                  " initrd=" STATE_MODULE_NAME " quiet ip=dhcp midwife.url=" URL " midwife.token=ab12 console=ttyS0\n"
+                  " initrd=" AGENT_MODULE_FILE " initrd=" STATE_MODULE_NAME " quiet ip=dhcp midwife.url=" URL
+                  " midwife.token=ab12 midwife.mac=52-54-00-12-34-56 console=ttyS0\n"
                   "initrd " F(S2, "initrd.gz") "\n"
                   "initrd " F(S3, "extra.cpio") "\n"
                   "initrd " F(S4, "drivers.cpio") "\n"
+                  "initrd " F(S3, AGENT_MODULE_FILE) "\n"
                   "initrd " F(S1, STATE_MODULE_NAME) "\n"
                   "boot\n");
-    /* Other kinds never load it. */
-    f.build.kind = BUILD_CHAIN;
     char err[256];
     int r;
+    /* A build that opts out gets no agent, but keeps its state. */
+    f.build.no_agent = true;
     char *out = render(&f, true, true, &r, err, sizeof err);
     assert_int_equal(r, 0);
+    assert_null(strstr(out, AGENT_MODULE_FILE));
+    assert_non_null(strstr(out, "/" STATE_MODULE_NAME "\n"));
+    free(out);
+    f.build.no_agent = false;
+    /* Other kinds never load either. */
+    f.build.kind = BUILD_CHAIN;
+    out = render(&f, true, true, &r, err, sizeof err);
+    assert_int_equal(r, 0);
     assert_null(strstr(out, STATE_MODULE_NAME));
+    assert_null(strstr(out, AGENT_MODULE_FILE));
     free(out);
 }
 
@@ -160,7 +173,7 @@ static void vlan_host_gets_vcreate_with_fallback_and_vlan_on_cmdline(void **stat
                   "vcreate --tag 42 net0 && ifconf net0-42 || echo midwife: iPXE did not join VLAN 42, "
                   "continuing untagged\n"
                   "kernel " F(S1, "vmlinuz") " quiet ip=dhcp midwife.vlan=42 midwife.url=" URL
-                  " midwife.token=tok-123\n"
+                  " midwife.token=tok-123 midwife.mac=52-54-00-12-34-56\n"
                   "boot\n");
 }
 

@@ -172,6 +172,14 @@ static void full_config_is_typed(void **state)
     assert_int_equal(c->http_idle_timeout, 60);
     assert_string_equal(c->boot_default_build, "discovery");
     assert_string_equal(c->ipxe_script, "{http}/boot/ipxe?mac={mac}");
+    assert_false(c->boot_agent_off);
+    assert_string_equal(c->boot_agent, ""); /* found next to the binary or installed */
+    conf_free(c);
+
+    assert_int_equal(write_conf(BASE SUBNET "[boot]\nagent = none\n"), 0);
+    if (conf_load(path, &c, err, sizeof err) < 0)
+        fail_msg("%s", err);
+    assert_true(c->boot_agent_off);
     conf_free(c);
 
     assert_int_equal(write_conf(BASE SUBNET "[http]\nenabled = no\n"), 0);
@@ -343,6 +351,7 @@ static void broken_configs_name_line_and_reason(void **state)
         {BASE SUBNET "[boot]\ndefault_build = a/b\n", ":11: default_build: 'a/b' is not a build name"},
         {BASE SUBNET "[boot]\nextra_cmdline = a;reboot\n", ":11: extra_cmdline: character ';' is not allowed"},
         {BASE SUBNET "[boot]\ntemplates = /nonexistent-dir\n", ":11: templates: '/nonexistent-dir' is not a directory"},
+        {BASE SUBNET "[boot]\nagent = /nonexistent-dir\n", ":11: agent: '/nonexistent-dir' has no midwife-agent"},
         {BASE SUBNET "[lifecycle]\nbogus = 1\n", ":11: unknown key 'bogus' in [lifecycle]"},
         {BASE SUBNET "[lifecycle]\ntoken_ttl = 10\n", ":11: token_ttl: too small duration '10'"},
         {BASE SUBNET "[lifecycle]\ntoken_ttl = 31d\n", ":11: token_ttl: too large duration '31d'"},

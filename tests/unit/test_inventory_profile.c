@@ -346,7 +346,7 @@ static void output_keys_in_order(void **state)
     (void)state;
     static const char *const keys[] = {
         "version", "host", "host_id", "boot_id", "hostname", "interfaces", "bonds", "vlans", "bridges", "routes",
-        "dns", "ntp", "storage", "cluster", "persist", "commands", "mgmt_vlan", "report_url", "state_url",
+        "dns", "ntp", "storage", "cluster", "persist", "persist_interval", "commands", "mgmt_vlan", "report_url", "state_url",
     };
     struct host h;
     char err[256], *out;
