@@ -702,6 +702,8 @@ static void respond_kickstart(struct conn *c, const struct http_request *req, co
         rc = boot_kickstart_for(c->svc->conf, c->svc->store, &h, mac, token, base, &text, &len, err, sizeof err);
     else
         snprintf(err, sizeof err, "no base URL");
+    if (rc == 0 && h.mode == HOST_MODE_STATEFUL)
+        lifecycle_install_started(lc, &h, "kickstart served to the installer");
     host_clear(&h);
     respond_render_result(c, req, mac, rc, text, len, err, "ks.cfg");
 }

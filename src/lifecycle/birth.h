@@ -49,6 +49,12 @@ enum token_verdict lifecycle_token_check(struct lifecycle *lc, const char *beare
  * host_clear). -ENOENT otherwise. Nothing is spent, changed or recorded. */
 int lifecycle_token_peek(struct lifecycle *lc, const char *token, const uint8_t mac[6], struct host *h);
 
+/* A stateful host's installer started (its kickstart was served): records
+ * the `install` operation of this boot and an install.started event, so
+ * its next netboot gets the local script instead of the installer again
+ * (until birth makes it born, or `reinstall`). what: for people. */
+void lifecycle_install_started(struct lifecycle *lc, const struct host *h, const char *what);
+
 /* Largest facts document accepted, in bytes of JSON. */
 #define BIRTH_FACTS_MAX (256 * 1024)
 

@@ -100,7 +100,7 @@ api POST /api/v1/profiles '{"name":"esx-lab","doc":{
   "storage": {"iscsi": [{"portal": "10.0.0.10:3260", "target": "iqn.2000-01.com.example:${name}"}]},
   "commands": ["esxcli system settings advanced set -o /UserVars/SuppressShellWarning -i 1"]}}'
 [ "$CODE" = 201 ] || fail "profile create: status $CODE: $(cat "$T/out")"
-api POST /api/v1/hosts "{\"name\":\"esx-01\",\"macs\":[\"$MAC\"],\"build\":\"esxi8\",\"profile\":\"esx-lab\",\"vars\":{\"index\":\"01\"}}"
+api POST /api/v1/hosts "{\"name\":\"esx-01\",\"macs\":[\"$MAC\"],\"build\":\"esxi8\",\"profile\":\"esx-lab\",\"mode\":\"stateful\",\"vars\":{\"index\":\"01\"}}"
 [ "$CODE" = 201 ] || fail "host create: status $CODE: $(cat "$T/out")"
 pass "esxi build, the ESXi example profile and a host, through the API"
 
@@ -151,6 +151,17 @@ for path in "/boot/esxi/$MACD/00000000000000000000000000000000000000000000000000
 done
 pass "a wrong token, another MAC, a malformed token, no token: 404 not found"
 
+# The installer has its kickstart: netbooting again must not install again
+# (nor revoke the kickstart's token); the host boots from its disk.
+get "/boot/ipxe?mac=$MAC"
+grep -q '^sanboot --no-describe --drive 0x80' "$T/out" || { sed 's/^/    | /' "$T/out"; fail "after the kickstart, the script is not the local one"; }
+grep -q 'token' "$T/out" && fail "the local script carries a token"
+get "/boot/esxi/$MACD/$TOKEN/ks.cfg"
+[ "$CODE" = 200 ] || fail "the kickstart's token died when the host netbooted to its disk (status $CODE)"
+api GET "/api/v1/events?host=esx-01&kind=install"
+jq -e '.items[] | select(.kind == "install.started")' "$T/out" >/dev/null || fail "no install.started event"
+pass "a stateful host whose installer fetched its kickstart netboots to its disk; the token lives on"
+
 # The birth, as the %firstboot sends it, spends the token: no kickstart after.
 CODE=$(nsx "$NS_C" curl -sS -o "$T/out" -w '%{http_code}' -H "Authorization: Bearer $TOKEN" \
   -H 'Content-Type: application/json' --data-binary "{\"macs\":[\"$MAC\"],\"boot_mac\":\"$MAC\",\"os\":\"esxi\"}" \
@@ -159,6 +170,12 @@ CODE=$(nsx "$NS_C" curl -sS -o "$T/out" -w '%{http_code}' -H "Authorization: Bea
 get "/boot/esxi/$MACD/$TOKEN/ks.cfg"
 [ "$CODE" = 404 ] || fail "ks.cfg after the birth: status $CODE, expected 404"
 pass "the birth takes the token; the kickstart is gone after it"
+
+api POST /api/v1/hosts/esx-01/reinstall
+[ "$CODE" = 200 ] || fail "reinstall: status $CODE: $(cat "$T/out")"
+get "/boot/ipxe?mac=$MAC"
+grep -q "/boot/esxi/$MACD/[0-9a-f]\{64\}/boot.cfg" "$T/out" || { sed 's/^/    | /' "$T/out"; fail "after reinstall the installer is not served again"; }
+pass "reinstall: the next netboot gets the installer again, with a new token"
 
 midwife_stop
 midwife_check_sanitizers
