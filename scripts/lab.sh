@@ -1,24 +1,30 @@
 #!/usr/bin/env bash
-# make run: a private lab that boots a VM through midwife.
+# make run: a private lab that boots a VM through midwife, from power-on to
+# ready.
 #
 #   network namespace "mwlab"
 #     bridge mwlabbr0 10.123.0.1/24  <- midwife (DHCP, TFTP, HTTP) listens here
-#     tap mwlabtap0 (on the bridge)  <- QEMU VM: SeaBIOS + iPXE, network boot
+#       tap mwlabtap0                <- VM NIC 1: UEFI (OVMF) network boot
+#     bridge mwlabbr1 10.123.1.1/24
+#       tap mwlabtap1                <- VM NIC 2: bridged inside the VM
 #
-# The VM's iPXE gets an address and the URL of its per-host script from
-# midwife's DHCP, then the script, the kernel and the initrd over HTTP: the
-# lab kernel and initrd are imported as the build "lab", and a host record
-# for the VM's MAC names it.
+# The VM's firmware gets an address and an EFI iPXE from midwife (DHCP,
+# TFTP); iPXE asks again and gets its per-host script, then the kernel, the
+# lab initrd and midwife's agent module over HTTP. The agent sends the
+# birth, applies the host's profile (host name, VLAN 42 on NIC 1, a bridge
+# over NIC 2 with a static address, DNS) and reports ready. The VM then
+# reboots; its saved state (/var/lib/lab) comes back in the second boot.
 #
 # Safe on any machine: it creates its own namespace and touches no existing
 # interface. Steps are printed as they happen; midwife's log is shown with a
 # "midwife |" prefix and the VM's console lines about the boot with "vm |".
-# After the VM boots and powers off, midwife keeps running until Ctrl-C; then
+# After the VM's two boots, midwife keeps running until Ctrl-C; then
 # everything is removed again.
 #
 # Usage: scripts/lab.sh MIDWIFE_BINARY
 #   LAB_EXIT_AFTER_BOOT=1  exit once the VM powered off (non-interactive use)
-#   LAB_BOOT_TIMEOUT=SECS  how long the VM may take (default 300)
+#   LAB_BOOT_TIMEOUT=SECS  how long each boot may take (default 300)
+#   LAB_FIRMWARE=bios      SeaBIOS with the iPXE ROM instead of UEFI
 # Functions below run from traps and wait_for (shellcheck cannot see that).
 # shellcheck disable=SC2317
 set -u
@@ -41,7 +47,9 @@ NS=mwlab
 BR=mwlabbr0
 TAP=mwlabtap0
 VM_MAC=52:54:00:1a:b0:01
+VM_MAC2=52:54:00:1a:b0:02
 MARKER="midwife lab: booted"
+export VM_FIRMWARE=${LAB_FIRMWARE:-uefi}
 
 step_n=0
 step() {
@@ -51,20 +59,30 @@ step() {
 say() { printf '    %s\n' "$*"; }
 
 e2e_init
-need_cmd qemu-system-x86_64 sqlite3 cpio gzip curl
+need_cmd qemu-system-x86_64 sqlite3 cpio gzip curl jq
 LAB=$(cache_dir)/lab
 mkdir -p "$LAB/state" "$LAB/tftp" "$LAB/build"
 SRV=10.123.0.1
 CMDLINE="console=ttyS0,115200 panic=-1 quiet loglevel=3"
 
 step "Preparing what the VM will boot (kept in $LAB/build)"
-say "a Debian kernel (downloaded once with apt-get download, not installed)"
-say "and a tiny initrd that prints \"$MARKER\" and powers the VM off."
-boot_files "$LAB/build" "$MARKER"
+say "a Debian kernel and its network modules (downloaded once with apt-get download,"
+say "not installed), and a busybox initrd that starts the host agent midwife appends."
+cache=$(cache_dir)
+"$E2E_LIB_DIR/fetch-kernel.sh" "$cache" >&2 || fail "cannot fetch a kernel"
+cp "$cache/kernel/vmlinuz" "$LAB/build/vmlinuz"
+"$E2E_LIB_DIR/make-agent-initrd.sh" "$LAB/build/initrd.gz" "$MARKER" "$cache/kernel/modules" 5 ||
+  fail "cannot build the lab initrd"
 rm -f "$LAB/build/boot.ipxe" "$LAB/tftp/vmlinuz" "$LAB/tftp/initrd.gz" "$LAB/tftp/boot.ipxe"
-say "kernel $(cat "$(cache_dir)/kernel/version" 2>/dev/null), initrd $(stat -c %s "$LAB/build/initrd.gz") bytes"
+cp /usr/lib/ipxe/snponly.efi /usr/lib/ipxe/undionly.kpxe "$LAB/tftp/" 2>/dev/null ||
+  fail "no iPXE boot programs in /usr/lib/ipxe (apt-get install ipxe)"
+say "kernel $(cat "$cache/kernel/version" 2>/dev/null), initrd $(stat -c %s "$LAB/build/initrd.gz") bytes"
+AGENT=$(dirname "$MIDWIFE")/agent/midwife-agent
+[ -x "$AGENT" ] || fail "no $AGENT (make build builds it)"
+ldd "$AGENT" >/dev/null 2>&1 && fail "$AGENT is not static: hosts cannot run it"
+say "the agent: $AGENT ($(stat -c %s "$AGENT") bytes, static)"
 
-step "Creating the private network: namespace $NS, bridge $BR (10.123.0.1/24), tap $TAP"
+step "Creating the private network: namespace $NS, bridges $BR (10.123.0.1/24) and mwlabbr1 (10.123.1.1/24), a tap on each"
 if ip netns list | awk '{print $1}' | grep -qx "$NS"; then
   if [ -n "$(ip netns pids "$NS" 2>/dev/null)" ]; then
     echo "lab: namespace $NS exists and has processes: another lab is running?" >&2
@@ -77,6 +95,8 @@ fi
 ns_create "$NS"
 ns_bridge "$NS" "$BR" 10.123.0.1/24
 ns_tap "$NS" "$TAP" "$BR"
+ns_bridge "$NS" mwlabbr1 10.123.1.1/24
+ns_tap "$NS" mwlabtap1 mwlabbr1
 say "nothing outside the namespace was touched: your interfaces are as they were"
 
 step "Writing the lab config from examples/lab.conf"
@@ -107,9 +127,26 @@ else
 fi
 nsx "$NS" "$MIDWIFE" build show lab -c "$LAB/lab.conf" 2>&1 | sed 's/^/    /'
 
-step "Adding a host record: MAC $VM_MAC boots the build \"lab\""
-say "midwife host set lab-vm --mac $VM_MAC --build lab"
-nsx "$NS" "$MIDWIFE" host set lab-vm --mac "$VM_MAC" --build lab -c "$LAB/lab.conf" 2>&1 | sed 's/^/    /'
+step "A profile: what the host is configured with once it is born"
+PROFILE=$LAB/profile.json
+cat >"$PROFILE" <<'JSON'
+{"name": "lab", "doc": {
+  "hostname": "${name}.lab.midwife.test",
+  "interfaces": [{"name": "nic1", "mac": "${mac0}", "dhcp": true}, {"name": "nic2", "mac": "${mac1}"}],
+  "vlans": [{"name": "mgmt42", "link": "nic1", "id": 42, "addresses": ["10.123.42.5/24"]}],
+  "bridges": [{"name": "vmbr0", "uplinks": ["nic2"], "addresses": ["10.123.1.5/24"]}],
+  "dns": {"servers": ["10.123.0.1"], "search": ["lab.midwife.test"]},
+  "persist": ["/var/lib/lab"]}}
+JSON
+sed 's/^/    /' "$PROFILE"
+say "midwife profile set -f $PROFILE"
+nsx "$NS" "$MIDWIFE" profile set -f "$PROFILE" -c "$LAB/lab.conf" 2>&1 | sed 's/^/    /'
+[ "${PIPESTATUS[0]}" -eq 0 ] || fail "midwife profile set failed"
+
+step "Adding a host record: MACs $VM_MAC and $VM_MAC2 boot the build \"lab\" with profile \"lab\""
+say "midwife host set lab-vm --mac $VM_MAC --mac $VM_MAC2 --build lab --profile lab --mode stateless"
+nsx "$NS" "$MIDWIFE" host set lab-vm --mac "$VM_MAC" --mac "$VM_MAC2" --build lab --profile lab \
+  --mode stateless -c "$LAB/lab.conf" 2>&1 | sed 's/^/    /'
 [ "${PIPESTATUS[0]}" -eq 0 ] || fail "midwife host set failed"
 
 SCRIPT_URL="http://$SRV/boot/ipxe?mac=${VM_MAC//:/-}"
@@ -118,10 +155,10 @@ script=$(http_get "$NS" "$SCRIPT_URL" -f) || fail "cannot fetch $SCRIPT_URL"
 printf '%s\n' "$script" | sed 's/^/    script  | /'
 printf '%s\n' "$script" | grep -q '^kernel http://' || fail "the script does not load a kernel over HTTP"
 
-step "Booting a VM (QEMU, software emulation, MAC $VM_MAC) from the network"
-say "the firmware's iPXE asks for an address (DHCP), gets the URL of its script,"
-say "fetches the script, the kernel and the initrd over HTTP and boots them."
-say "This takes about half a minute."
+step "Booting a VM (QEMU, software emulation, UEFI firmware, MACs $VM_MAC and $VM_MAC2) from the network"
+say "the firmware asks for an address (DHCP) and gets an EFI iPXE over TFTP; iPXE asks"
+say "again, fetches its script, the kernel, the initrd and the agent over HTTP and boots."
+say "The agent then sends the birth and applies the profile. About a minute."
 say "The VM's console is in $LAB/console.log."
 : >"$LAB/console.log"
 # Line-buffered all the way (sed -u, grep --line-buffered): lines show as
@@ -131,30 +168,46 @@ say "The VM's console is in $LAB/console.log."
   grep --line-buffered -a 'midwife\|Configuring\|Next server\|Filename\|http://\|tftp://\|Kernel panic' |
   sed -u 's/^/    vm      | /') &
 E2E_PIDS+=("$!")
-qemu_start "$NS" "$TAP" "$VM_MAC" "$LAB/console.log"
+qemu_start_nics "$NS" "$LAB/console.log" "$TAP" "$VM_MAC" mwlabtap1 "$VM_MAC2"
 t0=$SECONDS
-
-booted() { grep -aqF "$MARKER" "$LAB/console.log" || ! kill -0 "$QEMU_PID" 2>/dev/null; }
-wait_for "$BOOT_TIMEOUT" "the VM to boot" booted || fail "the VM did not boot within ${BOOT_TIMEOUT}s"
-grep -aqF "$MARKER" "$LAB/console.log" || fail "the VM stopped without booting; see $LAB/console.log"
-step "The VM booted through midwife in $((SECONDS - t0))s"
-qemu_wait_exit 60 || fail "the VM did not power off"
-say "and powered itself off (the initrd's last step)"
-cmdline=$(grep -a 'midwife-fact: cmdline=' "$LAB/console.log" | tr -d '\r' | head -n 1)
-say "its kernel command line: ${cmdline#midwife-fact: cmdline=}"
-nreq=$(midwife_log | grep -c '"GET /boot/\(ipxe\|file/\)')
-say "midwife's log has $nreq HTTP requests for the script and the build's files"
-lease=$(lease_of "$LAB/state" "$VM_MAC" | awk -F'|' '$2 == 1 {print $1; exit}')
-if [ -n "$lease" ]; then
-  say "midwife's store records a lease for $VM_MAC: $lease (state: bound)"
-else
-  say "warning: no bound lease for $VM_MAC in $LAB/state/midwife.db"
+host_state() {
+  nsx "$NS" "$MIDWIFE" host show lab-vm -o json -c "$LAB/lab.conf" 2>/dev/null | jq -r .state
+}
+ready_or_gone() {
+  case $(host_state) in ready | failed) return 0 ;; esac
+  ! kill -0 "$QEMU_PID" 2>/dev/null
+}
+wait_for "$BOOT_TIMEOUT" "the host to be ready" ready_or_gone || fail "the host was not ready within ${BOOT_TIMEOUT}s"
+[ "$(host_state)" = ready ] || fail "the host is $(host_state), not ready; see $LAB/console.log and: midwife explain $VM_MAC"
+step "lab-vm was born and is ready, $((SECONDS - t0))s after power-on"
+nsx "$NS" "$MIDWIFE" host show lab-vm -c "$LAB/lab.conf" 2>&1 | sed 's/^/    /'
+say "what the agent reported after applying the profile:"
+nsx "$NS" "$MIDWIFE" host show lab-vm -o json -c "$LAB/lab.conf" 2>/dev/null |
+  jq -r '"    host name " + .facts.hostname, (.facts.links[]? | select(.kind != "loopback") |
+    "    \(.name): \(.kind)\(if .vlan_id then " \(.vlan_id)" else "" end)\(if .master then " in \(.master)" else "" end) \(.addresses | join(" "))")'
+if nsx "$NS" ping -c 1 -W 2 10.123.1.5 >/dev/null 2>&1; then
+  say "10.123.1.5 (the VM's bridge vmbr0 over NIC 2) answers pings from the namespace"
 fi
 
-step "What midwife recorded about the VM: midwife events --mac $VM_MAC"
-nsx "$NS" "$MIDWIFE" events --mac "$VM_MAC" --limit 40 -c "$LAB/lab.conf" 2>&1 | sed 's/^/    /'
+step "The VM saves its state (/var/lib/lab) and reboots"
+qemu_wait_exit 120 || fail "the VM did not reboot"
+WORD=$(grep -a 'midwife-fact: wrote=' "$LAB/console.log" | tr -d '\r' | head -n 1 | sed 's/.*wrote=//')
+say "its first life wrote $WORD to /var/lib/lab/life"
+mv "$LAB/console.log" "$LAB/console-1.log"
+: >"$LAB/console.log"
+qemu_start_nics "$NS" "$LAB/console.log" "$TAP" "$VM_MAC" mwlabtap1 "$VM_MAC2"
+t0=$SECONDS
+second() { grep -aq 'midwife-fact: persisted=' "$LAB/console.log" || ! kill -0 "$QEMU_PID" 2>/dev/null; }
+wait_for "$BOOT_TIMEOUT" "the second boot" second || fail "no second boot within ${BOOT_TIMEOUT}s"
+got=$(grep -a 'midwife-fact: persisted=' "$LAB/console.log" | tr -d '\r' | head -n 1 | sed 's/.*persisted=//')
+[ "$got" = "$WORD" ] || fail "the second boot found '$got' in /var/lib/lab/life, expected $WORD"
+step "Second boot, $((SECONDS - t0))s: /var/lib/lab/life is back ($got), restored by the agent"
+qemu_wait_exit 60 || fail "the VM did not power off"
+say "and the VM powered itself off (the lab initrd's last step)"
+
+step "What midwife recorded: midwife events --host lab-vm"
+nsx "$NS" "$MIDWIFE" events --host lab-vm --limit 60 -c "$LAB/lab.conf" 2>&1 | sed 's/^/    /'
 step "midwife explain $VM_MAC"
-say "(the lab's initrd has no agent yet, so no birth follows the kernel)"
 nsx "$NS" "$MIDWIFE" explain "$VM_MAC" -c "$LAB/lab.conf" 2>&1 | sed 's/^/    /'
 
 if [ "${LAB_EXIT_AFTER_BOOT:-0}" = 1 ]; then
@@ -168,6 +221,7 @@ step "midwife keeps running in namespace $NS. Press Ctrl-C to stop and clean up.
 say "try:  ip netns exec $NS curl -s '$SCRIPT_URL'"
 say "      ip netns exec $NS curl -s http://$SRV/metrics | grep ^midwife_http"
 say "      ip netns exec $NS $MIDWIFE build list -c $LAB/lab.conf"
+say "      ip netns exec $NS $MIDWIFE host config lab-vm -c $LAB/lab.conf"
 say "      ip netns exec $NS $MIDWIFE events --follow -c $LAB/lab.conf"
 say "      sqlite3 $LAB/state/midwife.db 'SELECT hex(hwaddr), state FROM leases'"
 # lab_stop int|term. Ctrl-C (SIGINT) reaches midwife too (same process

@@ -18,7 +18,7 @@
 enum {
     V_BASE_URL, V_MAC, V_HOST, V_BUILD, V_VERSION, V_KIND, V_VLAN, V_CMDLINE, V_EXTRA_CMDLINE, V_TOKEN,
     V_KERNEL_NAME, V_KERNEL_SHA256, V_MODULES, V_SAN_URI, V_MBOOT_NAME, V_MBOOT_SHA256, V_EFI_NAME,
-    V_EFI_SHA256, V_COUNT
+    V_EFI_SHA256, V_KS_URL, V_COUNT
 };
 
 enum { F_NAME, F_SHA256, F_ARGS, F_LAYERED, F_FIRST, F_COUNT };
@@ -36,6 +36,7 @@ struct binding {
     char mac[18];
     char version[12];
     char vlan[12];
+    char ks_url[CONF_URL_MAX + 320]; /* base URL, MAC, a token of up to 255 bytes */
     const char **rows;
 };
 
@@ -57,6 +58,15 @@ static bool has_suffix(const char *s, const char *suffix)
     return n >= k && strcasecmp(s + n - k, suffix) == 0;
 }
 
+/* A ks= word on a kernel command line. */
+static bool has_ks_option(const char *cmdline)
+{
+    for (const char *p = cmdline; (p = strstr(p, "ks=")) != NULL; p += 3)
+        if (p == cmdline || p[-1] == ' ')
+            return true;
+    return false;
+}
+
 static void binding_free(struct binding *b)
 {
     free(b->rows);
@@ -76,7 +86,7 @@ static int bind_vars(struct binding *b, const struct conf *conf, const struct ho
         [V_EXTRA_CMDLINE] = "extra_cmdline", [V_TOKEN] = "token", [V_KERNEL_NAME] = "kernel_name",
         [V_KERNEL_SHA256] = "kernel_sha256", [V_MODULES] = "modules", [V_SAN_URI] = "san_uri",
         [V_MBOOT_NAME] = "mboot_name", [V_MBOOT_SHA256] = "mboot_sha256", [V_EFI_NAME] = "efi_name",
-        [V_EFI_SHA256] = "efi_sha256",
+        [V_EFI_SHA256] = "efi_sha256", [V_KS_URL] = "ks_url",
     };
     for (int i = 0; i < V_COUNT; i++)
         b->vars[i].name = names[i];
@@ -93,6 +103,7 @@ static int bind_vars(struct binding *b, const struct conf *conf, const struct ho
     b->vars[V_MBOOT_SHA256].cls = TMPL_SHA256;
     b->vars[V_EFI_NAME].cls = TMPL_FILENAME;
     b->vars[V_EFI_SHA256].cls = TMPL_SHA256;
+    b->vars[V_KS_URL].cls = TMPL_URL;
     b->vars[V_MODULES].fields = module_fields;
     b->vars[V_MODULES].n_fields = F_COUNT;
 
@@ -129,6 +140,15 @@ static int bind_vars(struct binding *b, const struct conf *conf, const struct ho
         b->vars[V_EXTRA_CMDLINE].value = conf->boot_extra_cmdline;
     if (build->kind == BUILD_SANBOOT)
         b->vars[V_SAN_URI].value = build->san_uri;
+    /* An ESXi boot with a token installs from midwife's kickstart, unless
+     * the build's kernelopt names its own ks=, which wins. */
+    if (build->kind == BUILD_ESXI && req->token && req->token[0] && req->mac && !has_ks_option(build->cmdline)) {
+        if (snprintf(b->ks_url, sizeof b->ks_url, "%s/boot/esxi/%s/%s/ks.cfg", req->base_url, b->mac, req->token) >=
+            (int)sizeof b->ks_url)
+            return failf(err, errlen, -EINVAL, "the kickstart URL would be longer than %zu bytes",
+                         sizeof b->ks_url - 1);
+        b->vars[V_KS_URL].value = b->ks_url;
+    }
 
     /* Modules in boot order: the build's own, then the layered ones, each
      * group as stored. */

@@ -41,19 +41,21 @@ static const char linux_ipxe[] =
     "boot\n";
 
 /* ESXi boots through its own loader, which reads boot.cfg: mboot.c32 (a
- * COM32 module) under BIOS, the EFI loader under UEFI. */
+ * COM32 module) under BIOS, the EFI loader under UEFI. A boot with a
+ * token names it in the boot.cfg path, so boot.cfg can hand it on (and
+ * point ks= at the host's kickstart). */
 static const char esxi_ipxe[] =
     HEADER VLAN_SETUP
     "iseq ${platform} efi && goto midwife_efi ||\n"
     "{{#if mboot_sha256}}\n"
-    "kernel {{base_url}}/boot/file/{{mboot_sha256}}/{{mboot_name}} -c {{base_url}}/boot/esxi/{{mac}}/boot.cfg\n"
+    "kernel {{base_url}}/boot/file/{{mboot_sha256}}/{{mboot_name}} -c {{base_url}}/boot/esxi/{{mac}}/{{#if token}}{{token}}/{{/if}}boot.cfg\n"
     "boot\n"
     "{{/if}}\n"
     "echo midwife: build {{build}} v{{version}} has no BIOS loader (mboot.c32)\n"
     "exit 1\n"
     ":midwife_efi\n"
     "{{#if efi_sha256}}\n"
-    "kernel {{base_url}}/boot/file/{{efi_sha256}}/{{efi_name}} -c {{base_url}}/boot/esxi/{{mac}}/boot.cfg\n"
+    "kernel {{base_url}}/boot/file/{{efi_sha256}}/{{efi_name}} -c {{base_url}}/boot/esxi/{{mac}}/{{#if token}}{{token}}/{{/if}}boot.cfg\n"
     "boot\n"
     "{{/if}}\n"
     "echo midwife: build {{build}} v{{version}} has no EFI loader\n"
@@ -89,7 +91,7 @@ static const char esxi_boot_cfg[] =
     "kernel={{kernel_sha256}}/{{kernel_name}}\n"
     "kernelopt={{#if cmdline}}{{cmdline}} {{/if}}"
     "{{#if vlan}}vlanid={{vlan}} midwife.vlan={{vlan}} {{/if}}"
-    "midwife.url={{base_url}}{{#if token}} midwife.token={{token}}{{/if}}\n"
+    "midwife.url={{base_url}}{{#if token}} midwife.token={{token}}{{/if}}{{#if ks_url}} ks={{ks_url}}{{/if}}\n"
     "modules={{#each modules}}{{#unless first}} --- {{/unless}}{{sha256}}/{{name}}{{#if args}} {{args}}{{/if}}"
     "{{/each}}\n";
 

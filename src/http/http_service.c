@@ -50,6 +50,7 @@
 #include <unistd.h>
 
 #include "boot/boot.h"
+#include "boot/kickstart.h"
 #include "boot/script.h"
 #include "http/http_cond.h"
 #include "http/http_conn.h"
@@ -58,6 +59,7 @@
 #include "http/http_request.h"
 #include "images/blobs.h"
 #include "boot/script.h"
+#include "lifecycle/birth.h"
 #include "lifecycle/discover.h"
 #include "lifecycle/lifecycle.h"
 #include "store/store_inventory.h"
@@ -669,14 +671,69 @@ static void route_ipxe(struct conn *c, const struct http_request *req, const cha
         respond_rendered(c, req, mac, boot_script_for, "script");
 }
 
+/* A boot token as lifecycle_boot_begin makes them: 64 lowercase hex. */
+static bool is_boot_token(const char *s, size_t n)
+{
+    if (n != BOOT_TOKEN_LEN)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+            return false;
+    return true;
+}
+
+/* The host's kickstart: only for a live, unspent token of the host that
+ * has mac, else a 404 that tells nothing more (the kickstart holds the
+ * token and the host's configuration). */
+static void respond_kickstart(struct conn *c, const struct http_request *req, const uint8_t mac[6],
+                              const char *token)
+{
+    struct lifecycle *lc = lifecycle_current();
+    struct host h;
+    if (!lc || lifecycle_token_peek(lc, token, mac, &h) < 0) {
+        respond_text(c, req, 404, "not found\n", false);
+        return;
+    }
+    char base[CONF_URL_MAX + 1];
+    char *text = NULL, err[256] = "";
+    size_t len = 0;
+    int rc = base_url(c, base, sizeof base);
+    if (rc == 0)
+        rc = boot_kickstart_for(c->svc->conf, c->svc->store, &h, mac, token, base, &text, &len, err, sizeof err);
+    else
+        snprintf(err, sizeof err, "no base URL");
+    if (rc == 0 && h.mode == HOST_MODE_STATEFUL)
+        lifecycle_install_started(lc, &h, "kickstart served to the installer");
+    host_clear(&h);
+    respond_render_result(c, req, mac, rc, text, len, err, "ks.cfg");
+}
+
 /* /boot/esxi/<aa-bb-cc-dd-ee-ff>/boot.cfg: what the esxi script points
- * ESXi's own loader at. */
+ * ESXi's own loader at; /boot/esxi/<mac>/<token>/boot.cfg the same for a
+ * boot with a token (boot.cfg hands it on, with ks= at the kickstart);
+ * /boot/esxi/<mac>/<token>/ks.cfg that boot's kickstart. */
 static void route_esxi(struct conn *c, const struct http_request *req, const char *rest)
 {
-    char macs[32];
+    char macs[32], token[BOOT_TOKEN_LEN + 1];
     uint8_t mac[6];
     const char *slash = strchr(rest, '/');
-    if (!slash || strcmp(slash, "/boot.cfg") != 0 || (size_t)(slash - rest) >= sizeof macs) {
+    if (!slash || (size_t)(slash - rest) >= sizeof macs) {
+        respond_text(c, req, 404, "not found\n", false);
+        return;
+    }
+    const char *file = slash + 1, *tslash = strchr(file, '/');
+    bool with_token = tslash != NULL;
+    if (with_token) {
+        if (!is_boot_token(file, (size_t)(tslash - file))) {
+            respond_text(c, req, 404, "not found\n", false);
+            return;
+        }
+        memcpy(token, file, BOOT_TOKEN_LEN);
+        token[BOOT_TOKEN_LEN] = '\0';
+        file = tslash + 1;
+    }
+    bool ks = with_token && strcmp(file, "ks.cfg") == 0;
+    if (!ks && strcmp(file, "boot.cfg") != 0) {
         respond_text(c, req, 404, "not found\n", false);
         return;
     }
@@ -687,7 +744,23 @@ static void route_esxi(struct conn *c, const struct http_request *req, const cha
         respond_text(c, req, 400, "bad mac in path (expected aa-bb-cc-dd-ee-ff)\n", false);
         return;
     }
-    respond_rendered(c, req, mac, boot_esxi_cfg_for, "boot.cfg");
+    if (ks) {
+        respond_kickstart(c, req, mac, token);
+        return;
+    }
+    char base[CONF_URL_MAX + 1];
+    if (base_url(c, base, sizeof base) < 0) {
+        http_count_error("internal");
+        respond_text(c, req, 500, "internal error\n", false);
+        return;
+    }
+    /* boot.cfg is no secret: it carries the token the path names back to
+     * the loader that asked, and the kickstart checks it. */
+    struct script_request sreq = {.mac = mac, .base_url = base, .token = with_token ? token : NULL};
+    char *text = NULL, err[256] = "";
+    size_t len = 0;
+    int rc = boot_esxi_cfg_for(c->svc->conf, c->svc->store, &sreq, &text, &len, err, sizeof err);
+    respond_render_result(c, req, mac, rc, text, len, err, "boot.cfg");
 }
 
 static bool is_sha256_hex(const char *s, size_t n)

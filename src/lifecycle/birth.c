@@ -138,6 +138,25 @@ refused:
     return v;
 }
 
+int lifecycle_token_peek(struct lifecycle *lc, const char *token, const uint8_t mac[6], struct host *h)
+{
+    struct boot_token t;
+    char hash[SHA256_HEX_LEN + 1];
+    h->labels = h->vars = h->facts = NULL;
+    if (!token || !*token)
+        return -ENOENT;
+    sha256_hex(token, hash);
+    if (store_token_get(lc->st, hash, &t) < 0 || t.revoked || t.birth_used || t.expires <= lifecycle_now_ms())
+        return -ENOENT;
+    if (store_host_get(lc->st, t.host_id, h) < 0)
+        return -ENOENT;
+    for (size_t i = 0; i < h->n_macs; i++)
+        if (memcmp(h->macs[i], mac, 6) == 0)
+            return 0;
+    host_clear(h);
+    return -ENOENT;
+}
+
 /* ---- facts ---- */
 
 struct facts {

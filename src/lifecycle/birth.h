@@ -42,6 +42,19 @@ const char *token_verdict_name(enum token_verdict v); /* "expired" */
 enum token_verdict lifecycle_token_check(struct lifecycle *lc, const char *bearer, bool for_birth, uint32_t peer,
                                          struct boot_token *t, struct host *h);
 
+/* A read-only look at a boot token, for the ESXi installer fetching its
+ * kickstart (GET /boot/esxi/MAC/TOKEN/ks.cfg) before the birth: 0 when
+ * token is issued, not revoked, not expired and not yet spent by a birth,
+ * and its host has mac among its MACs; *h is then filled (caller
+ * host_clear). -ENOENT otherwise. Nothing is spent, changed or recorded. */
+int lifecycle_token_peek(struct lifecycle *lc, const char *token, const uint8_t mac[6], struct host *h);
+
+/* A stateful host's installer started (its kickstart was served): records
+ * the `install` operation of this boot and an install.started event, so
+ * its next netboot gets the local script instead of the installer again
+ * (until birth makes it born, or `reinstall`). what: for people. */
+void lifecycle_install_started(struct lifecycle *lc, const struct host *h, const char *what);
+
 /* Largest facts document accepted, in bytes of JSON. */
 #define BIRTH_FACTS_MAX (256 * 1024)
 

@@ -263,6 +263,55 @@ static bool script_event_due(const uint8_t mac[6], int64_t now, unsigned *folded
     return true;
 }
 
+struct install_seen {
+    int64_t boot_id;
+    bool seen;
+};
+
+static int find_install(const struct operation *op, void *arg)
+{
+    struct install_seen *s = arg;
+    if (op->boot_id == s->boot_id && strcmp(op->kind, "install") == 0)
+        s->seen = true;
+    return 0;
+}
+
+/* A stateful host's build is on its disk once it was born, or once its
+ * installer fetched the kickstart of this boot (the installer reboots
+ * into the installed system, whose first boot sends the birth; netbooting
+ * the installer again would install again and revoke the kickstart's
+ * token). It boots from the disk until `reinstall`. A local host always
+ * does. */
+static bool boots_from_disk(struct store *st, const struct host *h)
+{
+    if (h->mode == HOST_MODE_LOCAL)
+        return true;
+    if (h->mode != HOST_MODE_STATEFUL)
+        return false;
+    if (h->state == HOST_BORN || h->state == HOST_CONFIGURING || h->state == HOST_READY)
+        return true;
+    if (h->state != HOST_BOOTING)
+        return false; /* discovered again: `reinstall` */
+    struct install_seen s = {.boot_id = h->boot_id};
+    store_op_list(st, h->id, find_install, &s);
+    return s.seen;
+}
+
+void lifecycle_install_started(struct lifecycle *lc, const struct host *h, const char *what)
+{
+    struct operation op = {.host_id = h->id, .boot_id = h->boot_id, .created = lifecycle_now_ms()};
+    struct install_seen s = {.boot_id = h->boot_id};
+    store_op_list(lifecycle_store(lc), h->id, find_install, &s);
+    if (!s.seen) {
+        snprintf(op.kind, sizeof op.kind, "install");
+        snprintf(op.status, sizeof op.status, "running");
+        snprintf(op.detail, sizeof op.detail, "%s", what);
+        op.updated = op.created;
+        store_op_add(lifecycle_store(lc), &op);
+    }
+    lifecycle_record_host(lc, h, "install.started", EVENT_INFO, "{}", "%s; the next netboot boots from disk", what);
+}
+
 static int script_for(struct lifecycle *lc, const struct script_ask *ask, char **out, size_t *outlen, char *err,
                       size_t errlen)
 {
@@ -285,8 +334,12 @@ static int script_for(struct lifecycle *lc, const struct script_ask *ask, char *
     char token[BOOT_TOKEN_LEN + 1] = "";
     char why[160] = "";
     char a[IPV4_STRLEN];
+    bool on_disk = have && boots_from_disk(st, &h);
     if (have && h.state == HOST_RETIRED) {
         snprintf(why, sizeof why, "host is retired");
+    } else if (on_disk) {
+        snprintf(why, sizeof why, "%s", h.mode == HOST_MODE_LOCAL ? "mode local: boots from its disk"
+                                                                  : "installed: boots from its disk until reinstall");
     } else if (have) {
         /* The lease at the asking address must be this MAC's: a machine
          * may hold stale leases elsewhere, but it speaks from this one. */
@@ -310,7 +363,10 @@ static int script_for(struct lifecycle *lc, const struct script_ask *ask, char *
         bname = conf->boot_default_build;
     bool retired = have && h.state == HOST_RETIRED;
     int r = 0;
-    if (bname[0] && !retired && (r = store_build_get(st, bname, bver, &build)) < 0) {
+    if (on_disk && !retired) {
+        build.kind = BUILD_LOCAL;
+        snprintf(build.name, sizeof build.name, "local");
+    } else if (bname[0] && !retired && (r = store_build_get(st, bname, bver, &build)) < 0) {
         snprintf(err, errlen, "build %s%s: not found", bname, bver ? "@version" : "");
         char nf[200];
         snprintf(nf, sizeof nf, "{\"build\":\"%s\",\"kind\":\"\",\"token\":false,\"error\":\"build not found\"}",

@@ -222,6 +222,70 @@ static void esxi_boot_cfg_lists_modules_in_order_with_vlan(void **state)
     assert_string_equal(err, "build esxi8 v1 is a linux build, not esxi: no boot.cfg");
 }
 
+/* A boot with a token names it in the boot.cfg path (both loaders); its
+ * boot.cfg hands it to the kernel and points ks= at the kickstart. */
+#define TOK "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+static void esxi_token_rides_in_the_boot_cfg_path(void **state)
+{
+    (void)state;
+    struct fixture f;
+    esxi_build(&f);
+    f.req.token = TOK;
+    char err[256] = "";
+    int r;
+    char *out = render(&f, true, true, &r, err, sizeof err);
+    if (r != 0)
+        fail_msg("%s", err);
+    assert_non_null(strstr(out, "kernel " F(S4, "mboot.c32") " -c " URL "/boot/esxi/52-54-00-12-34-56/" TOK
+                                "/boot.cfg\n"));
+    assert_non_null(strstr(out, "kernel " F(S5, "bootx64.efi") " -c " URL "/boot/esxi/52-54-00-12-34-56/" TOK
+                                "/boot.cfg\n"));
+    assert_null(strstr(out, "-c " URL "/boot/esxi/52-54-00-12-34-56/boot.cfg"));
+    free(out);
+}
+
+static char *esxi_cfg(struct fixture *f)
+{
+    char *out = NULL, err[256] = "";
+    if (boot_esxi_cfg_render(&f->conf, &f->host, &f->build, &f->req, &out, NULL, err, sizeof err) != 0)
+        fail_msg("%s", err);
+    return out;
+}
+
+static void esxi_boot_cfg_with_token_gets_token_and_kickstart(void **state)
+{
+    (void)state;
+    struct fixture f;
+    esxi_build(&f);
+    f.req.token = TOK;
+    char *out = esxi_cfg(&f);
+    assert_non_null(strstr(out, "\nkernelopt=runweasel midwife.url=" URL " midwife.token=" TOK " ks=" URL
+                                "/boot/esxi/52-54-00-12-34-56/" TOK "/ks.cfg\n"));
+    free(out);
+    /* The build's own ks= wins; the token still rides along. */
+    snprintf(f.build.cmdline, sizeof f.build.cmdline, "runweasel ks=http://10.0.0.9/ks.cfg");
+    out = esxi_cfg(&f);
+    assert_non_null(strstr(out, "\nkernelopt=runweasel ks=http://10.0.0.9/ks.cfg midwife.url=" URL
+                                " midwife.token=" TOK "\n"));
+    size_t n_ks = 0;
+    for (size_t i = 0; out[i]; i++)
+        n_ks += strncmp(out + i, "ks=", 3) == 0;
+    assert_int_equal(n_ks, 1);
+    free(out);
+    /* A word merely ending in ks= is not the installer's option. */
+    snprintf(f.build.cmdline, sizeof f.build.cmdline, "runweasel noks=1");
+    out = esxi_cfg(&f);
+    assert_non_null(strstr(out, " midwife.token=" TOK " ks=" URL "/boot/esxi/52-54-00-12-34-56/" TOK "/ks.cfg\n"));
+    free(out);
+    /* Without a token: neither. */
+    f.req.token = NULL;
+    out = esxi_cfg(&f);
+    assert_null(strstr(out, "midwife.token="));
+    assert_null(strstr(out, " ks="));
+    assert_non_null(strstr(out, "\nkernelopt=runweasel noks=1 midwife.url=" URL "\n"));
+    free(out);
+}
+
 static void chain_sanboot_and_local_builds_render_their_command(void **state)
 {
     (void)state;
@@ -513,6 +577,8 @@ int main(void)
         cmocka_unit_test(vlan_host_gets_vcreate_with_fallback_and_vlan_on_cmdline),
         cmocka_unit_test(esxi_build_boots_its_loader_with_per_host_boot_cfg),
         cmocka_unit_test(esxi_boot_cfg_lists_modules_in_order_with_vlan),
+        cmocka_unit_test(esxi_token_rides_in_the_boot_cfg_path),
+        cmocka_unit_test(esxi_boot_cfg_with_token_gets_token_and_kickstart),
         cmocka_unit_test(chain_sanboot_and_local_builds_render_their_command),
         cmocka_unit_test(unknown_host_gets_default_build_or_exit),
         cmocka_unit_test(injection_attempts_are_refused_with_template_and_line),
