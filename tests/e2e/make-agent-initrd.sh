@@ -91,7 +91,15 @@ while [ -z "$nic" ] && [ $i -lt 50 ]; do
   i=$((i + 1))
 done
 echo "midwife-fact: bootnic=$nic $bootmac"
-[ -n "$nic" ] && udhcpc -i "$nic" -n -q -t 10 -T 2 || echo "midwife-fact: dhcp failed"
+if [ -n "$nic" ]; then
+  ip link set "$nic" up
+  i=0
+  while [ "$(cat "/sys/class/net/$nic/operstate" 2>/dev/null)" != up ] && [ $i -lt 50 ]; do
+    sleep 0.1
+    i=$((i + 1))
+  done
+  udhcpc -i "$nic" -n -q -t 10 -T 2 -s /usr/share/udhcpc/default.script || echo "midwife-fact: dhcp failed"
+fi
 
 if [ ! -x /etc/init.d/midwife-agent ]; then
   echo "midwife-fact: no agent in this initrd"
