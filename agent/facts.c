@@ -351,7 +351,9 @@ json_t *facts_links(const char *root, const struct ifaddrs *ifa)
     struct dirent **names = list_dir(root, "/sys/class/net", &n);
     for (int i = 0; links && i < n && json_array_size(links) < FACTS_LIST_MAX; i++) {
         const char *name = names[i]->d_name;
-        if (!ifname_ok(name))
+        /* Every link has an ifindex; /sys/class/net also holds plain files
+         * (bonding_masters, once the bonding module is loaded). */
+        if (!ifname_ok(name) || !exists(root, rel_path(rp, NET, name, "ifindex")))
             continue;
         char mac[FACT_TEXT_MAX], master[FACT_TEXT_MAX];
         mac_of(root, name, mac);

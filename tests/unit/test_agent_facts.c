@@ -59,6 +59,8 @@ static void net(const char *name, const char *mac, const char *mtu, const char *
     put(rel, mtu);
     snprintf(rel, sizeof rel, "/sys/class/net/%s/flags", name);
     put(rel, flags);
+    snprintf(rel, sizeof rel, "/sys/class/net/%s/ifindex", name);
+    put(rel, "1\n");
 }
 
 static int setup(void **state)
@@ -95,6 +97,8 @@ static int setup(void **state)
     net("lo", "00:00:00:00:00:00\n", "65536\n", "0x9\n");
     put("/sys/class/net/lo/type", "772\n");
     net("dummy0", "aa:aa:aa:aa:aa:aa\n", "1500\n", "0x82\n");
+    /* Not a link: the bonding module's control file sits beside them. */
+    put("/sys/class/net/bonding_masters", "bond0\n");
     put("/sys/block/sda/size", "2048\n");
     put("/sys/block/sda/device/model", "QEMU HARDDISK   \n");
     put("/sys/block/vda/size", "8\n");
@@ -182,6 +186,8 @@ static void every_link_with_its_kind_master_and_addresses(void **state)
                          .ifa_netmask = (struct sockaddr *)&m};
     json_t *links = facts_links(root, &v4);
     assert_int_equal(json_array_size(links), 7);
+    for (size_t k = 0; k < json_array_size(links); k++)
+        assert_string_not_equal(str(json_array_get(links, k), "name"), "bonding_masters");
     static const struct {
         const char *name, *kind;
     } kinds[] = {{"bond0", "bond"},   {"bond0.42", "vlan"}, {"br0", "bridge"}, {"dummy0", "other"},
