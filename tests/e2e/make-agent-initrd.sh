@@ -76,7 +76,10 @@ echo
 cat /etc/marker
 echo "midwife-fact: cmdline=$(cat /proc/cmdline)"
 for m in $(cat /lib/modules/order); do
-  insmod "/lib/modules/$m" || echo "midwife-fact: insmod $m failed"
+  # max_bonds=0: no bond0 unless the configuration asks for one.
+  args=
+  [ "$m" = bonding.ko ] && args=max_bonds=0
+  insmod "/lib/modules/$m" $args || echo "midwife-fact: insmod $m failed"
 done
 ip link set lo up
 # The boot NIC: midwife.mac=aa-bb-... on the command line.
