@@ -144,6 +144,10 @@ nsx "$NS" "$MIDWIFE" profile set -f "$PROFILE" -c "$LAB/lab.conf" 2>&1 | sed 's/
 [ "${PIPESTATUS[0]}" -eq 0 ] || fail "midwife profile set failed"
 
 step "Adding a host record: MACs $VM_MAC and $VM_MAC2 boot the build \"lab\" with profile \"lab\""
+# A fresh record each run: the store outlives the lab, and the last run's
+# saved state would otherwise come back in this run's first boot.
+nsx "$NS" "$MIDWIFE" host rm lab-vm -c "$LAB/lab.conf" >/dev/null 2>&1 &&
+  say "(removed the record an earlier lab run left, with its saved state)"
 say "midwife host set lab-vm --mac $VM_MAC --mac $VM_MAC2 --build lab --profile lab --mode stateless"
 nsx "$NS" "$MIDWIFE" host set lab-vm --mac "$VM_MAC" --mac "$VM_MAC2" --build lab --profile lab \
   --mode stateless -c "$LAB/lab.conf" 2>&1 | sed 's/^/    /'
