@@ -3,16 +3,14 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "images/blobs.h"
+#include "util/file.h"
 
 static int failf(char *err, size_t errlen, int rc, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 static int failf(char *err, size_t errlen, int rc, const char *fmt, ...)
@@ -30,29 +28,11 @@ static int read_file(const char *dir, const char *name, char **data, size_t *len
     char path[PATH_MAX];
     if (snprintf(path, sizeof path, "%s/%s", dir, name) >= (int)sizeof path)
         return failf(err, errlen, -ENAMETOOLONG, "%s/%s: path too long", dir, name);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return failf(err, errlen, -errno, "%s: %s", path, strerror(errno));
-    struct stat sb;
-    if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode) || sb.st_size > AGENT_MAX_BYTES) {
-        close(fd);
-        return failf(err, errlen, -EINVAL, "%s: not a regular file of at most %u bytes", path, AGENT_MAX_BYTES);
-    }
-    char *buf = malloc((size_t)sb.st_size + 1);
-    size_t n = 0;
-    ssize_t r = 1;
-    while (buf && n < (size_t)sb.st_size && (r = read(fd, buf + n, (size_t)sb.st_size - n)) > 0)
-        n += (size_t)r;
-    int e = errno;
-    close(fd);
-    if (!buf)
-        return failf(err, errlen, -ENOMEM, "out of memory");
-    if (r < 0 || n != (size_t)sb.st_size) {
-        free(buf);
-        return failf(err, errlen, -EIO, "%s: %s", path, r < 0 ? strerror(e) : "changed while read");
-    }
-    *data = buf;
-    *len = n;
+    int r = file_read_capped(path, AGENT_MAX_BYTES, data, len);
+    if (r == -E2BIG)
+        return failf(err, errlen, -EINVAL, "%s: larger than %u bytes", path, AGENT_MAX_BYTES);
+    if (r < 0)
+        return failf(err, errlen, r, "%s: %s", path, strerror(-r));
     return 0;
 }
 
