@@ -976,7 +976,7 @@ static int validate(struct parse_state *ps)
      * may start a boot), but the addresses are another server's. */
     for (size_t i = 0; i < c->n_subnets; i++) {
         struct conf_subnet *s = &c->subnets[i];
-        if (c->dhcp_mode == DHCP_MODE_FULL && c->dhcp_enabled && s->n_ranges == 0) {
+        if (c->dhcp_mode == DHCP_MODE_FULL && s->n_ranges == 0) {
             ps->line = s->line;
             return fail(ps, "[subnet %s] is missing required key 'range'", s->name);
         }

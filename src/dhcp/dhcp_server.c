@@ -1077,7 +1077,9 @@ int dhcp_server_handle(struct dhcp_server *srv, const uint8_t *data, size_t len,
         x->address = (uint32_t)reply->data[16] << 24 | (uint32_t)reply->data[17] << 16 |
                      (uint32_t)reply->data[18] << 8 | reply->data[19];
     }
-    if (!x->address) {
+    /* A proxy offer has no address to tell: whatever the client asks
+     * for is the other server's business. */
+    if (!x->address && !(x->proxy && x->reply_type == DHCPOFFER)) {
         uint32_t want = 0;
         x->address = p->ciaddr ? p->ciaddr : dhcp_opt_addr(p, 50, &want) ? want : 0;
     }
