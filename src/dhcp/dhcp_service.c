@@ -296,6 +296,9 @@ static void record_exchange(const struct dhcp_server *srv)
     else if (what[0])
         snprintf(ev.message, sizeof ev.message, "%s %s to %s client%s%.300s", what, addr, to,
                  file[0] ? ", boot file " : "", file);
+    else if (x.proxy && x.drop == DHCP_DROP_OTHER_SERVER)
+        snprintf(ev.message, sizeof ev.message, "other_server: %s%s%s is the site DHCP server's to answer (proxy mode)",
+                 dhcp_msg_type_name(x.msg_type), x.address ? " of " : "", x.address ? addr : "");
     else
         snprintf(ev.message, sizeof ev.message, "%s: %s", kind + 5,
                  x.drop != DHCP_DROP_NONE ? dhcp_drop_name(x.drop) : addr);
