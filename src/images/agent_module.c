@@ -2,6 +2,7 @@
 
 #include <archive.h>
 #include <archive_entry.h>
+#include <elf.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -33,6 +34,28 @@ static int read_file(const char *dir, const char *name, char **data, size_t *len
         return failf(err, errlen, -EINVAL, "%s: larger than %u bytes", path, AGENT_MAX_BYTES);
     if (r < 0)
         return failf(err, errlen, r, "%s: %s", path, strerror(-r));
+    return 0;
+}
+
+/* The agent runs in initrds that hold no C library: it must be a static
+ * 64-bit ELF, one without a program interpreter (PT_INTERP). 0, -EINVAL
+ * (not such an ELF) or -ENOEXEC (dynamically linked). */
+static int static_elf(const char *data, size_t len)
+{
+    Elf64_Ehdr eh;
+    if (len < sizeof eh)
+        return -EINVAL;
+    memcpy(&eh, data, sizeof eh);
+    if (memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 || eh.e_ident[EI_CLASS] != ELFCLASS64 ||
+        eh.e_phentsize != sizeof(Elf64_Phdr) || eh.e_phoff > len ||
+        (size_t)eh.e_phnum > (len - eh.e_phoff) / sizeof(Elf64_Phdr))
+        return -EINVAL;
+    for (size_t i = 0; i < eh.e_phnum; i++) {
+        Elf64_Phdr ph;
+        memcpy(&ph, data + eh.e_phoff + i * sizeof ph, sizeof ph);
+        if (ph.p_type == PT_INTERP)
+            return -ENOEXEC;
+    }
     return 0;
 }
 
@@ -86,8 +109,10 @@ int agent_module_build(const char *dir, const char *state_dir, struct store *st,
         rc = read_file(dir, names[i], &data[i], &len[i], err, errlen);
     if (rc < 0)
         goto out;
-    if (len[0] < 4 || memcmp(data[0], "\177ELF", 4) != 0) {
-        rc = failf(err, errlen, -EINVAL, "%s/midwife-agent: not an ELF executable", dir);
+    if ((rc = static_elf(data[0], len[0])) < 0) {
+        failf(err, errlen, rc, "%s/midwife-agent: %s", dir,
+              rc == -ENOEXEC ? "dynamically linked: a booted host has none of its libraries (build it static)"
+                             : "not a 64-bit ELF executable");
         goto out;
     }
 
