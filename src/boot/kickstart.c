@@ -15,6 +15,7 @@
 
 #include "inventory/profile.h"
 #include "util/addr.h"
+#include "util/file.h"
 
 #define PREAMBLE_MAX (64 * 1024)
 #define MSG_VALUE_MAX 80 /* bytes of a value shown in a report message */
@@ -978,31 +979,17 @@ static int load_preamble(const struct conf *conf, char **text, size_t *len, char
         snprintf(err, errlen, "%s/%s: path too long", conf->boot_templates, KS_PREAMBLE_FILE);
         return -ENAMETOOLONG;
     }
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        if (errno == ENOENT)
-            return 0;
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
-        return -EIO;
-    }
-    char *buf = malloc(PREAMBLE_MAX + 1);
-    size_t n = 0;
-    ssize_t r = 1;
-    while (buf && n <= PREAMBLE_MAX && (r = read(fd, buf + n, PREAMBLE_MAX + 1 - n)) > 0)
-        n += (size_t)r;
-    int e = errno;
-    close(fd);
-    if (!buf) {
-        snprintf(err, errlen, "out of memory");
-        return -ENOMEM;
-    }
-    if (r < 0 || n > PREAMBLE_MAX) {
-        free(buf);
-        if (r < 0)
-            snprintf(err, errlen, "%s: %s", path, strerror(e));
-        else
+    char *buf;
+    size_t n;
+    int r = file_read_capped(path, PREAMBLE_MAX, &buf, &n);
+    if (r == -ENOENT)
+        return 0;
+    if (r < 0) {
+        if (r == -E2BIG)
             snprintf(err, errlen, "%s: larger than %d bytes", path, PREAMBLE_MAX);
-        return r < 0 ? -EIO : -E2BIG;
+        else
+            snprintf(err, errlen, "%s: %s", path, strerror(-r));
+        return r == -E2BIG || r == -ENOMEM ? r : -EIO;
     }
     *text = buf;
     *len = n;

@@ -12,6 +12,7 @@
 
 #include "boot/san.h"
 #include "boot/script_builtin.h"
+#include "util/file.h"
 #include "boot/template.h"
 
 /* The variables every template sees (docs/boot-templates.md). The same
@@ -247,33 +248,22 @@ static int load_template(const struct conf *conf, const char *name, char **owned
         char path[PATH_MAX];
         if (snprintf(path, sizeof path, "%s/%s", conf->boot_templates, name) >= (int)sizeof path)
             return failf(err, errlen, -ENAMETOOLONG, "%s/%s: path too long", conf->boot_templates, name);
-        int fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd >= 0) {
-            char *buf = malloc(TMPL_MAX_TEXT + 1);
-            size_t n = 0;
-            ssize_t r = 1;
-            while (buf && n <= TMPL_MAX_TEXT && (r = read(fd, buf + n, TMPL_MAX_TEXT + 1 - n)) > 0)
-                n += (size_t)r;
-            int e = errno;
-            close(fd);
-            if (!buf)
-                return failf(err, errlen, -ENOMEM, "out of memory");
-            if (r < 0) {
-                free(buf);
-                return failf(err, errlen, -EIO, "%s: %s", path, strerror(e));
-            }
-            if (n > TMPL_MAX_TEXT) {
-                free(buf);
-                return failf(err, errlen, -E2BIG, "%s: larger than %d bytes", path, TMPL_MAX_TEXT);
-            }
+        char *buf;
+        size_t n;
+        int r = file_read_capped(path, TMPL_MAX_TEXT, &buf, &n);
+        if (r == 0) {
             *owned = buf;
             *text = buf;
             *len = n;
             snprintf(shown, shownlen, "%s", path);
             return 0;
         }
-        if (errno != ENOENT)
-            return failf(err, errlen, -EIO, "%s: %s", path, strerror(errno));
+        if (r == -E2BIG)
+            return failf(err, errlen, -E2BIG, "%s: larger than %d bytes", path, TMPL_MAX_TEXT);
+        if (r == -ENOMEM)
+            return failf(err, errlen, -ENOMEM, "out of memory");
+        if (r != -ENOENT)
+            return failf(err, errlen, -EIO, "%s: %s", path, strerror(-r));
     }
     *text = boot_builtin_template(name, len);
     if (!*text)

@@ -55,6 +55,7 @@ struct parse_state {
     int err_line; /* line of the error in err */
     /* which required keys of the current section were set */
     bool subnet_has_network;
+    int dhcp_mode_line; /* of [dhcp] mode, 0 = not set */
     bool reservation_has_mac, reservation_has_address;
     bool arch_boot_defaults; /* still the built-in map */
     bool ipxe_script_set;    /* else the default follows [http] enabled */
@@ -343,6 +344,22 @@ static int dhcp_key(struct parse_state *ps, const char *k, const char *v)
         if (!get_u32(ps, k, v, 1, 65534, &x))
             return 0;
         c->dhcp_port = (uint16_t)x;
+        return 1;
+    }
+    if (strcmp(k, "mode") == 0) {
+        if (strcmp(v, "full") == 0)
+            c->dhcp_mode = DHCP_MODE_FULL;
+        else if (strcmp(v, "proxy") == 0)
+            c->dhcp_mode = DHCP_MODE_PROXY;
+        else
+            return fail(ps, "mode: expected full or proxy, got '%s'", v);
+        ps->dhcp_mode_line = ps->line;
+        return 1;
+    }
+    if (strcmp(k, "pxe_port") == 0) {
+        if (!get_u32(ps, k, v, 1, 65535, &x))
+            return 0;
+        c->dhcp_pxe_port = (uint16_t)x;
         return 1;
     }
     if (strcmp(k, "authoritative") == 0)
@@ -779,10 +796,10 @@ static int close_section(struct parse_state *ps)
     int ok = 1;
     if (ps->kind == SEC_SUBNET) {
         struct conf_subnet *s = &ps->conf->subnets[ps->conf->n_subnets - 1];
+        /* 'range' is checked once the file is read: [dhcp] mode, which
+         * decides whether one is needed, may come after the subnet. */
         if (!ps->subnet_has_network)
             ok = fail(ps, "[subnet %s] is missing required key 'network'", s->name);
-        else if (s->n_ranges == 0)
-            ok = fail(ps, "[subnet %s] is missing required key 'range'", s->name);
         for (size_t i = 0; ok && i < s->n_ranges; i++)
             if ((s->ranges[i].first & s->netmask) != s->network ||
                 (s->ranges[i].last & s->netmask) != s->network)
@@ -912,6 +929,8 @@ static void set_defaults(struct conf *c)
     c->sync = STORE_SYNC_NORMAL;
     c->dhcp_enabled = true;
     c->dhcp_port = 67;
+    c->dhcp_mode = DHCP_MODE_FULL;
+    c->dhcp_pxe_port = 4011;
     c->authoritative = true;
     c->unknown_clients = UNKNOWN_BOOT;
     c->offer_hold = 30;
@@ -951,6 +970,25 @@ static int validate(struct parse_state *ps)
             return snprintf(ps->err, ps->errlen, "%s: [dhcp] is missing required key 'interfaces'", c->path), 0;
         if (c->n_subnets == 0)
             return snprintf(ps->err, ps->errlen, "%s: dhcp is enabled but no [subnet NAME] is defined", c->path), 0;
+    }
+    /* In proxy mode the [subnet] networks still say where the booting
+     * hosts live (which link a request is from, and whose script requests
+     * may start a boot), but the addresses are another server's. */
+    for (size_t i = 0; i < c->n_subnets; i++) {
+        struct conf_subnet *s = &c->subnets[i];
+        if (c->dhcp_mode == DHCP_MODE_FULL && s->n_ranges == 0) {
+            ps->line = s->line;
+            return fail(ps, "[subnet %s] is missing required key 'range'", s->name);
+        }
+        if (c->dhcp_mode == DHCP_MODE_PROXY && s->n_ranges > 0) {
+            ps->line = s->line;
+            return fail(ps, "[subnet %s] has a range, but [dhcp] mode = proxy (line %d) hands out no addresses",
+                        s->name, ps->dhcp_mode_line);
+        }
+    }
+    if (c->dhcp_mode == DHCP_MODE_PROXY && c->dhcp_pxe_port == c->dhcp_port) {
+        ps->line = ps->dhcp_mode_line;
+        return fail(ps, "[dhcp] pxe_port must differ from port");
     }
     if (!expand_webhooks(ps))
         return 0;

@@ -22,6 +22,10 @@
 
 enum store_sync { STORE_SYNC_NORMAL, STORE_SYNC_FULL };
 enum unknown_clients { UNKNOWN_BOOT, UNKNOWN_IGNORE };
+/* full: midwife hands out addresses. proxy: another DHCP server does;
+ * midwife only answers PXE clients with boot information (proxyDHCP, PXE
+ * 2.1) and never hands out, stores or NAKs an address. */
+enum dhcp_mode { DHCP_MODE_FULL, DHCP_MODE_PROXY };
 
 struct conf_range {
     uint32_t first, last; /* host byte order, inclusive */
@@ -33,7 +37,7 @@ struct conf_subnet {
     uint32_t network;
     unsigned prefix;
     uint32_t netmask;
-    struct conf_range *ranges;
+    struct conf_range *ranges; /* none in proxy mode: the other server's */
     size_t n_ranges;
     uint32_t router; /* 0: none */
     uint32_t dns[CONF_MAX_DNS];
@@ -86,6 +90,8 @@ struct conf {
     char (*dhcp_interfaces)[IF_NAMESIZE];
     size_t n_dhcp_interfaces;
     uint16_t dhcp_port;        /* server port; clients are at port + 1 */
+    enum dhcp_mode dhcp_mode;
+    uint16_t dhcp_pxe_port;    /* proxy mode: the PXE boot server port (4011) */
     bool authoritative;        /* NAK requests for addresses we do not know */
     enum unknown_clients unknown_clients;
     uint32_t offer_hold;       /* seconds an offered address stays reserved */

@@ -55,7 +55,7 @@ static struct metric drop_metrics[DHCP_DROP_COUNT] = {
     D("none"), D("truncated"), D("bad_cookie"), D("oversized"), D("not_request"), D("bad_hwaddr"),
     D("option_overrun"), D("no_msg_type"), D("bad_msg_type"), D("no_subnet"), D("no_server_address"),
     D("pool_exhausted"), D("other_server"), D("unknown_client"), D("not_authoritative"), D("bad_request"),
-    D("no_lease"), D("backlog"), D("reply_too_big"),
+    D("no_lease"), D("backlog"), D("reply_too_big"), D("proxy_not_pxe"), D("proxy_no_boot"),
 };
 #undef D
 
@@ -219,11 +219,19 @@ struct ctx {
     const char *root_path; /* option 17 put in the reply, NULL none */
 };
 
-static int drop(struct ctx *c, enum dhcp_drop reason, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int drop(struct ctx *c, enum dhcp_drop reason, const char *fmt, ...)
+/* Counted, not logged: for what is normal on a link (in proxy mode every
+ * ordinary client's DHCP traffic is someone else's business). */
+static int drop_quietly(struct ctx *c, enum dhcp_drop reason)
 {
     c->srv->last_drop = reason;
     drop_metrics[reason].value++;
+    return 0;
+}
+
+static int drop(struct ctx *c, enum dhcp_drop reason, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int drop(struct ctx *c, enum dhcp_drop reason, const char *fmt, ...)
+{
+    drop_quietly(c, reason);
     unsigned suppressed = 0;
     if (!ratelimit_allow(&c->srv->drop_log, clock_mono_ms(), &suppressed))
         return 0;
@@ -659,7 +667,17 @@ static void set_destination(struct ctx *c, uint32_t yiaddr)
     const struct dhcp_packet *p = c->p;
     uint16_t client_port = (uint16_t)(c->conf->dhcp_port + 1);
     r->dst_port = client_port;
-    if (p->giaddr) {
+    if (c->meta->pxe_port) {
+        /* PXE 2.1, proxyDHCP beside a DHCP server: the client, which
+         * has its address by now, unicasts its DHCPREQUEST to port 4011
+         * and the answer goes back to that address and the port it came
+         * from (ciaddr, else the packet's source; a client that has none
+         * still hears a broadcast). */
+        uint32_t to = p->ciaddr ? p->ciaddr : c->meta->src_addr;
+        r->dest = to ? DHCP_DEST_UNICAST : DHCP_DEST_BROADCAST;
+        r->dst_addr = to ? to : 0xffffffffu;
+        r->dst_port = c->meta->src_port ? c->meta->src_port : client_port;
+    } else if (p->giaddr) {
         r->dest = DHCP_DEST_RELAY;
         r->dst_addr = p->giaddr;
         r->dst_port = c->conf->dhcp_port;
@@ -689,17 +707,62 @@ static void put_item(struct ctx *c, struct dhcp_builder *b, const struct opt_ite
         c->root_path = NULL;
 }
 
-/* Appends the configured options: requested ones in the client's order
- * (RFC 2131 §4.3.1 lets the server add others), then the rest. */
+#define ITEMS_MAX 14
+
+/* Appends items: those the client asked for (option 55) in its order, then
+ * the rest (RFC 2131 §4.3.1 lets the server add others). */
+static void put_items(struct ctx *c, struct dhcp_builder *b, const struct opt_item *items, size_t n)
+{
+    bool done[ITEMS_MAX] = {false};
+    size_t prl_len = 0;
+    const uint8_t *prl = dhcp_opt(c->p, OPT_PARAM_LIST, &prl_len);
+    for (size_t i = 0; prl && i < prl_len; i++)
+        for (size_t k = 0; k < n; k++)
+            if (!done[k] && items[k].code == prl[i]) {
+                put_item(c, b, &items[k]);
+                done[k] = true;
+            }
+    for (size_t k = 0; k < n; k++)
+        if (!done[k])
+            put_item(c, b, &items[k]);
+}
+
+/* PXE 2.1, the "PXEClient" vendor options (option 43): sub-option 6
+ * PXE_DISCOVERY_CONTROL is a bit field whose bit 3 says: a boot file name
+ * is in this (proxy) offer, download it; no menu, no prompt, no boot
+ * server discovery. The list ends with PXE_END (255). */
+static const uint8_t pxe_vendor_boot_file[] = {6, 1, 1u << 3, 255};
+
+/* A proxy reply's options: boot information only, nothing about the
+ * network, which is the other server's to say. */
+static void put_proxy_parameters(struct ctx *c, struct dhcp_builder *b)
+{
+    char tftp[IPV4_STRLEN];
+    format_ipv4(next_server(c), tftp);
+    struct opt_item items[ITEMS_MAX];
+    size_t n = 0;
+    /* A reply without option 60 "PXEClient" is not a proxy offer to a
+     * PXE client: it would take it for an ordinary (addressless) one. */
+    items[n++] = (struct opt_item){OPT_VENDOR_CLASS, "PXEClient", 9};
+    items[n++] = (struct opt_item){OPT_TFTP_SERVER, tftp, strlen(tftp)};
+    items[n++] = (struct opt_item){OPT_BOOTFILE, c->plan.filename, strlen(c->plan.filename)};
+    items[n++] = (struct opt_item){OPT_VENDOR_SPECIFIC, pxe_vendor_boot_file, sizeof pxe_vendor_boot_file};
+    /* The client's machine identifier (RFC 4578 §2.5: type 0, 16 bytes),
+     * echoed as PXE servers do; a malformed one is left out. */
+    size_t ulen;
+    const uint8_t *uuid = dhcp_opt(c->p, OPT_UUID, &ulen);
+    if (uuid && ulen == 17 && uuid[0] == 0)
+        items[n++] = (struct opt_item){OPT_UUID, uuid, ulen};
+    put_items(c, b, items, n);
+}
+
+/* Appends the configured options for the client's subnet and, for a boot
+ * client, its boot information. */
 static void put_parameters(struct ctx *c, struct dhcp_builder *b, bool boot)
 {
     const struct conf_subnet *s = c->subnet;
     uint8_t mask[4], router[4], dns[4 * CONF_MAX_DNS], ntp[4 * CONF_MAX_NTP], tftp[IPV4_STRLEN];
-    static const uint8_t pxe_vendor[] = {
-        6, 1, 8, /* PXE_DISCOVERY_CONTROL: bit 3, boot the file named here, no boot-server discovery */
-        255,
-    };
-    struct opt_item items[14];
+    struct opt_item items[ITEMS_MAX];
     size_t n = 0;
     put_addrs(mask, &s->netmask, 1);
     items[n++] = (struct opt_item){OPT_SUBNET_MASK, mask, 4};
@@ -737,20 +800,9 @@ static void put_parameters(struct ctx *c, struct dhcp_builder *b, bool boot)
         }
         items[n++] = (struct opt_item){OPT_BOOTFILE, c->plan.filename, strlen(c->plan.filename)};
         if (c->plan.client == BOOT_CLIENT_PXE)
-            items[n++] = (struct opt_item){OPT_VENDOR_SPECIFIC, pxe_vendor, sizeof pxe_vendor};
+            items[n++] = (struct opt_item){OPT_VENDOR_SPECIFIC, pxe_vendor_boot_file, sizeof pxe_vendor_boot_file};
     }
-    bool done[14] = {false};
-    size_t prl_len = 0;
-    const uint8_t *prl = dhcp_opt(c->p, OPT_PARAM_LIST, &prl_len);
-    for (size_t i = 0; prl && i < prl_len; i++)
-        for (size_t k = 0; k < n; k++)
-            if (!done[k] && items[k].code == prl[i]) {
-                put_item(c, b, &items[k]);
-                done[k] = true;
-            }
-    for (size_t k = 0; k < n; k++)
-        if (!done[k])
-            put_item(c, b, &items[k]);
+    put_items(c, b, items, n);
 }
 
 /* Builds a reply of msg_type. yiaddr 0 and lease_time 0 for INFORM/NAK. */
@@ -773,6 +825,13 @@ static int build_reply(struct ctx *c, uint8_t msg_type, uint32_t yiaddr, uint32_
          * MUST set the broadcast bit in the DHCPNAK" so the relay broadcasts. */
         if (c->p->giaddr)
             dhcp_build_set_flags(&b, c->p->flags | DHCP_FLAG_BROADCAST);
+    } else if (c->conf->dhcp_mode == DHCP_MODE_PROXY) {
+        /* yiaddr stays 0: the address is the other server's. */
+        if (msg_type == DHCPACK)
+            dhcp_build_set_ciaddr(&b, c->p->ciaddr);
+        dhcp_build_set_siaddr(&b, next_server(c));
+        dhcp_build_set_file(&b, c->plan.filename);
+        put_proxy_parameters(c, &b);
     } else {
         /* RFC 2131 table 3: ciaddr is copied into the ACK (it is 0 in an
          * OFFER); INFORM gets no lease time and no yiaddr. */
@@ -979,6 +1038,57 @@ static int on_inform(struct ctx *c)
     return build_reply(c, DHCPACK, 0, 0);
 }
 
+/* ---- proxy mode ---- */
+
+/* Option 60 "PXEClient..." (firmware PXE; iPXE sends it too). */
+static bool sends_pxeclient(const struct dhcp_packet *p)
+{
+    size_t n;
+    const uint8_t *vc = dhcp_opt(p, OPT_VENDOR_CLASS, &n);
+    return vc && n >= 9 && memcmp(vc, "PXEClient", 9) == 0;
+}
+
+/* Proxy mode, after the PXEClient check (dhcp_server.h). PXE 2.1: the
+ * client broadcasts its DISCOVER to every server; the DHCP server offers
+ * an address, the proxyDHCP server (us) an OFFER with yiaddr 0, option 60
+ * "PXEClient" and the boot file. Once bound, a client that wants more
+ * (UEFI's PXE when the offer has no boot menu, iPXE when it has no boot
+ * file) unicasts a DHCPREQUEST to the proxy's port 4011 and gets the boot
+ * file in an ACK. */
+static int on_proxy(struct ctx *c)
+{
+    const struct dhcp_packet *p = c->p;
+    bool pxe_port = c->meta->pxe_port;
+    if (!pxe_port && p->msg_type != DHCPDISCOVER)
+        return drop(c, DHCP_DROP_OTHER_SERVER, "%s: in proxy mode addresses are another server's",
+                    dhcp_msg_type_name(p->msg_type));
+    if (pxe_port && p->msg_type != DHCPREQUEST)
+        return drop(c, DHCP_DROP_BAD_REQUEST, "%s on the PXE port: only DHCPREQUEST is served there",
+                    dhcp_msg_type_name(p->msg_type));
+    uint32_t sid;
+    if (dhcp_opt_addr(p, OPT_SERVER_ID, &sid) && sid != c->server_id)
+        return drop(c, DHCP_DROP_OTHER_SERVER, "REQUEST on the PXE port for another server");
+    if (!c->plan.filename[0])
+        return drop(c, DHCP_DROP_PROXY_NO_BOOT, "nothing to boot: %s", c->plan.reason);
+    if (pxe_port) {
+        char a[IPV4_STRLEN];
+        log_info("dhcp", "proxy ACK to %s at %s on %s; boot: %s", c->mac,
+                 format_ipv4(p->ciaddr ? p->ciaddr : c->meta->src_addr, a), c->subnet->name, c->plan.reason);
+        return build_reply(c, DHCPACK, 0, 0);
+    }
+    log_info("dhcp", "proxy OFFER to %s on %s; boot: %s", c->mac, c->subnet->name, c->plan.reason);
+    return build_reply(c, DHCPOFFER, 0, 0);
+}
+
+/* Which subnet a request on the PXE port is from: the client has its
+ * address by now and may be routed to us from another link. */
+static size_t choose_proxy_subnet(const struct ctx *c)
+{
+    if (c->meta->pxe_port && c->p->ciaddr && !c->p->giaddr)
+        return subnet_index_for(c->conf, c->p->ciaddr);
+    return choose_subnet(c);
+}
+
 static enum dhcp_drop parse_drop(enum dhcp_parse_error e)
 {
     switch (e) {
@@ -1006,6 +1116,8 @@ int dhcp_server_handle(struct dhcp_server *srv, const uint8_t *data, size_t len,
     memset(x, 0, sizeof *x);
     x->drop = srv->last_drop;
     x->arch = -1;
+    x->proxy = srv->conf->dhcp_mode == DHCP_MODE_PROXY;
+    x->pxe_port = meta->pxe_port;
     if (!c.p)
         return r;
     const struct dhcp_packet *p = c.p;
@@ -1029,7 +1141,9 @@ int dhcp_server_handle(struct dhcp_server *srv, const uint8_t *data, size_t len,
         x->address = (uint32_t)reply->data[16] << 24 | (uint32_t)reply->data[17] << 16 |
                      (uint32_t)reply->data[18] << 8 | reply->data[19];
     }
-    if (!x->address) {
+    /* A proxy offer has no address to tell: whatever the client asks
+     * for is the other server's business. */
+    if (!x->address && !(x->proxy && x->reply_type == DHCPOFFER)) {
         uint32_t want = 0;
         x->address = p->ciaddr ? p->ciaddr : dhcp_opt_addr(p, 50, &want) ? want : 0;
     }
@@ -1110,7 +1224,15 @@ static int handle(struct dhcp_server *srv, const uint8_t *data, size_t len, cons
         c->client.cid_len = 0;
     }
 
-    size_t si = choose_subnet(c);
+    bool proxy = c->conf->dhcp_mode == DHCP_MODE_PROXY;
+    if (meta->pxe_port && !proxy)
+        return drop(c, DHCP_DROP_BAD_REQUEST, "the PXE port is served in proxy mode only");
+    /* Before anything that logs: on a shared link most DHCP traffic is
+     * ordinary clients talking to the other server. */
+    if (proxy && !sends_pxeclient(p))
+        return drop_quietly(c, DHCP_DROP_PROXY_NOT_PXE);
+
+    size_t si = proxy ? choose_proxy_subnet(c) : choose_subnet(c);
     if (si == SIZE_MAX || si >= srv->n_pools)
         return drop(c, DHCP_DROP_NO_SUBNET, "%s: no subnet for this link", dhcp_msg_type_name(p->msg_type));
     c->subnet = &c->conf->subnets[si];
@@ -1125,6 +1247,8 @@ static int handle(struct dhcp_server *srv, const uint8_t *data, size_t len, cons
     decide_boot(c);
     if (!c->plan.answer && (p->msg_type == DHCPDISCOVER || p->msg_type == DHCPREQUEST || p->msg_type == DHCPINFORM))
         return drop(c, DHCP_DROP_UNKNOWN_CLIENT, "%s", c->plan.reason);
+    if (proxy)
+        return on_proxy(c);
 
     switch (p->msg_type) {
     case DHCPDISCOVER: return on_discover(c);

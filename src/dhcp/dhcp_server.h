@@ -30,12 +30,16 @@ struct dhcp_rx_meta {
     uint32_t local_addr; /* address of the receiving interface, 0 if none */
     uint32_t src_addr;
     uint16_t src_port;
+    /* Arrived on the PXE boot server port ([dhcp] pxe_port, 4011), which
+     * only proxy mode listens on. */
+    bool pxe_port;
 };
 
 enum dhcp_dest {
     DHCP_DEST_RELAY,     /* unicast to giaddr at the server port */
     DHCP_DEST_BROADCAST, /* 255.255.255.255 at the client port */
-    DHCP_DEST_UNICAST,   /* to dst_addr (ciaddr) at the client port */
+    DHCP_DEST_UNICAST,   /* to dst_addr (ciaddr) at dst_port: the client port, or
+                          * on the PXE port the port the request came from */
     /* to yiaddr at the client port, delivered to chaddr: the client has no
      * address yet so it cannot answer ARP; the shell adds an ARP entry. */
     DHCP_DEST_UNICAST_HW,
@@ -76,6 +80,8 @@ enum dhcp_drop {
     DHCP_DROP_NO_LEASE,          /* RELEASE/DECLINE for a lease not theirs */
     DHCP_DROP_BACKLOG,           /* too many uncommitted lease writes */
     DHCP_DROP_REPLY_TOO_BIG,
+    DHCP_DROP_PROXY_NOT_PXE,     /* proxy mode: not a PXE client (counted, not logged) */
+    DHCP_DROP_PROXY_NO_BOOT,     /* proxy mode: nothing to boot, so nothing to say */
     DHCP_DROP_COUNT
 };
 
@@ -110,6 +116,13 @@ int dhcp_server_set_inventory(struct dhcp_server *srv, const struct dhcp_invento
 /* Adds a lease read from the store (at start). */
 int dhcp_server_load_lease(struct dhcp_server *srv, const struct store_lease *lease);
 
+/* Proxy mode ([dhcp] mode = proxy): another server hands out addresses.
+ * Only PXE clients (option 60 "PXEClient...", iPXE included) get an
+ * answer: a DISCOVER on the server port gets an OFFER with yiaddr 0 and
+ * the boot file (for iPXE the script URL), a DHCPREQUEST on the PXE port
+ * an ACK with the same, sent back to where it came from. Nothing else is
+ * answered, no lease record is made or written. */
+
 /* Handles one packet received at wall-clock time now (seconds). Returns 1
  * with *reply filled, or 0 if the packet gets no answer (then
  * dhcp_server_last_drop says why, or DHCP_DROP_NONE for a silent but
@@ -136,6 +149,8 @@ struct dhcp_exchange {
     char file[CONF_URL_MAX];    /* boot file handed out, "" = none */
     char root_path[BOOT_ROOT_PATH_MAX]; /* option 17 handed out, "" = none */
     enum dhcp_drop drop;
+    bool proxy;                 /* proxy mode: a reply carries boot information only */
+    bool pxe_port;              /* it arrived on the PXE boot server port */
 };
 void dhcp_server_last_exchange(const struct dhcp_server *srv, struct dhcp_exchange *x);
 

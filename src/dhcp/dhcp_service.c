@@ -17,6 +17,7 @@
 
 #include "boot/san.h"
 #include "dhcp/dhcp_server.h"
+#include "lifecycle/discover.h"
 #include "lifecycle/lifecycle.h"
 #include "store/store_inventory.h"
 #include "store/store_watch.h"
@@ -42,6 +43,8 @@ struct dhcp_socket {
     int fd;
     int ifindex;
     char ifname[IF_NAMESIZE];
+    uint16_t port;
+    bool pxe_port; /* the PXE boot server port (proxy mode) */
     struct event *ev;
 };
 
@@ -69,7 +72,7 @@ struct queued_reply {
     struct dhcp_reply reply;
 };
 
-static int open_socket(const struct conf *conf, const char *ifname, int *ifindex_out)
+static int open_socket(const char *ifname, uint16_t port, int *ifindex_out)
 {
     int one = 1;
     int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -89,14 +92,14 @@ static int open_socket(const struct conf *conf, const char *ifname, int *ifindex
         setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof one) < 0 ||
         setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, ifname, (socklen_t)strlen(ifname)) < 0)
         goto fail;
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(conf->dhcp_port)};
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port)};
     if (bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0)
         goto fail;
     *ifindex_out = (int)ifindex;
     return fd;
 fail:;
     int e = errno;
-    log_error("dhcp", "socket on %s port %u: %s", ifname, conf->dhcp_port, strerror(e));
+    log_error("dhcp", "socket on %s port %u: %s", ifname, port, strerror(e));
     if (fd >= 0)
         close(fd);
     return -e;
@@ -218,6 +221,13 @@ static void record_exchange(const struct dhcp_server *srv)
     dhcp_server_last_exchange(srv, &x);
     if (!x.parsed || !x.has_mac)
         return;
+    /* Proxy mode: the lease is the other server's, so the script request
+     * that follows is bound to this answer instead (discover.h). */
+    if (x.proxy && x.reply_type)
+        lifecycle_proxy_answered(lc, x.mac);
+    /* Ordinary clients talking to the site's DHCP server: only counted. */
+    if (x.drop == DHCP_DROP_PROXY_NOT_PXE)
+        return;
     /* The recorder follows machines that boot from the network and hosts
      * midwife knows. An ordinary DHCP client it knows nothing about (a
      * laptop, a printer, an installed system renewing) is only counted:
@@ -269,6 +279,8 @@ static void record_exchange(const struct dhcp_server *srv)
         n += snprintf(data + n, sizeof data - (size_t)n, ",\"giaddr\":\"%s\"", gi);
     if (x.drop != DHCP_DROP_NONE && n < (int)sizeof data)
         n += snprintf(data + n, sizeof data - (size_t)n, ",\"why\":\"%s\"", dhcp_drop_name(x.drop));
+    if (x.proxy && n < (int)sizeof data)
+        n += snprintf(data + n, sizeof data - (size_t)n, ",\"proxy\":true%s", x.pxe_port ? ",\"pxe_port\":true" : "");
     if (n < (int)sizeof data - 1)
         snprintf(data + n, sizeof data - (size_t)n, "}");
     const char *what = x.reply_type == 2   ? "offered"
@@ -279,13 +291,21 @@ static void record_exchange(const struct dhcp_server *srv)
     struct event ev = {.status = st, .data = data, .host_id = x.known ? 0 : LIFECYCLE_NO_HOST};
     snprintf(ev.kind, sizeof ev.kind, "%s", kind);
     format_mac(x.mac, ev.mac);
-    if (what[0])
-        snprintf(ev.message, sizeof ev.message, "%s %s to %s client%s%.300s", what, addr,
-                 x.client == BOOT_CLIENT_PLAIN ? "a plain"
-                 : x.client == BOOT_CLIENT_PXE ? "a PXE"
-                 : x.client == BOOT_CLIENT_HTTP ? "an HTTP Boot"
-                                                : "an iPXE",
+    const char *to = x.client == BOOT_CLIENT_PLAIN  ? "a plain"
+                     : x.client == BOOT_CLIENT_PXE  ? "a PXE"
+                     : x.client == BOOT_CLIENT_HTTP ? "an HTTP Boot"
+                                                    : "an iPXE";
+    if (what[0] && x.proxy)
+        /* No address: the site's DHCP server gives that. */
+        snprintf(ev.message, sizeof ev.message, "proxy %s to %s client%s%s%s%.300s",
+                 x.reply_type == 2 ? "offer" : "ack on the PXE port", to, x.pxe_port && x.address ? " at " : "",
+                 x.pxe_port && x.address ? addr : "", file[0] ? ", boot file " : "", file);
+    else if (what[0])
+        snprintf(ev.message, sizeof ev.message, "%s %s to %s client%s%.300s", what, addr, to,
                  file[0] ? ", boot file " : "", file);
+    else if (x.proxy && x.drop == DHCP_DROP_OTHER_SERVER)
+        snprintf(ev.message, sizeof ev.message, "other_server: %s%s%s is the site DHCP server's to answer (proxy mode)",
+                 dhcp_msg_type_name(x.msg_type), x.address ? " of " : "", x.address ? addr : "");
     else
         snprintf(ev.message, sizeof ev.message, "%s: %s", kind + 5,
                  x.drop != DHCP_DROP_NONE ? dhcp_drop_name(x.drop) : addr);
@@ -317,7 +337,7 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
             break;
         }
         struct dhcp_rx_meta meta = {.ifindex = s->ifindex, .src_addr = ntohl(from.sin_addr.s_addr),
-                                    .src_port = ntohs(from.sin_port)};
+                                    .src_port = ntohs(from.sin_port), .pxe_port = s->pxe_port};
         memcpy(meta.ifname, s->ifname, sizeof meta.ifname);
         for (struct cmsghdr *cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm))
             if (cm->cmsg_level == IPPROTO_IP && cm->cmsg_type == IP_PKTINFO) {
@@ -363,14 +383,16 @@ static void close_socket(struct dhcp_socket *s)
     free(s);
 }
 
-static struct dhcp_socket *new_socket(struct dhcp_service *svc, const struct conf *conf, const char *ifname)
+static struct dhcp_socket *new_socket(struct dhcp_service *svc, const char *ifname, uint16_t port, bool pxe_port)
 {
     struct dhcp_socket *s = calloc(1, sizeof *s);
     if (!s)
         return NULL;
     s->svc = svc;
     snprintf(s->ifname, sizeof s->ifname, "%s", ifname);
-    s->fd = open_socket(conf, ifname, &s->ifindex);
+    s->port = port;
+    s->pxe_port = pxe_port;
+    s->fd = open_socket(ifname, port, &s->ifindex);
     if (s->fd < 0) {
         free(s);
         return NULL;
@@ -384,23 +406,28 @@ static struct dhcp_socket *new_socket(struct dhcp_service *svc, const struct con
 }
 
 /* Opens the sockets conf asks for, reusing those already open on the same
- * interface and port. On failure nothing changes. */
+ * interface and port: the server port on every interface, and in proxy
+ * mode the PXE boot server port too. On failure nothing changes. */
 static int switch_sockets(struct dhcp_service *svc, const struct conf *conf)
 {
-    size_t n = conf->n_dhcp_interfaces;
+    size_t per_if = conf->dhcp_mode == DHCP_MODE_PROXY ? 2 : 1;
+    size_t n = conf->n_dhcp_interfaces * per_if;
     struct dhcp_socket **next = calloc(n ? n : 1, sizeof *next);
     bool *reused = calloc(svc->n_socks ? svc->n_socks : 1, sizeof *reused);
     if (!next || !reused)
         goto fail;
     for (size_t i = 0; i < n; i++) {
+        const char *ifname = conf->dhcp_interfaces[i / per_if];
+        bool pxe = i % per_if == 1;
+        uint16_t port = pxe ? conf->dhcp_pxe_port : conf->dhcp_port;
         for (size_t j = 0; j < svc->n_socks; j++)
-            if (!reused[j] && (!svc->conf || svc->conf->dhcp_port == conf->dhcp_port) &&
-                strcmp(svc->socks[j]->ifname, conf->dhcp_interfaces[i]) == 0) {
+            if (!reused[j] && svc->socks[j]->port == port && svc->socks[j]->pxe_port == pxe &&
+                strcmp(svc->socks[j]->ifname, ifname) == 0) {
                 next[i] = svc->socks[j];
                 reused[j] = true;
                 break;
             }
-        if (!next[i] && !(next[i] = new_socket(svc, conf, conf->dhcp_interfaces[i])))
+        if (!next[i] && !(next[i] = new_socket(svc, ifname, port, pxe)))
             goto fail;
     }
     for (size_t j = 0; j < svc->n_socks; j++)
@@ -521,8 +548,13 @@ int dhcp_service_start(struct event_base *base, const struct conf *conf, struct 
     if ((r = switch_sockets(svc, conf)) < 0)
         goto fail;
     svc->conf = conf;
-    log_info("dhcp", "serving on %zu interface(s), port %u, %zu lease record(s) loaded", svc->n_socks,
-             conf->dhcp_port, dhcp_server_lease_count(svc->srv));
+    if (conf->dhcp_mode == DHCP_MODE_PROXY)
+        log_info("dhcp", "proxyDHCP on %zu interface(s), ports %u and %u: boot information for PXE clients, "
+                 "addresses left to the site's DHCP server", conf->n_dhcp_interfaces, conf->dhcp_port,
+                 conf->dhcp_pxe_port);
+    else
+        log_info("dhcp", "serving on %zu interface(s), port %u, %zu lease record(s) loaded", svc->n_socks,
+                 conf->dhcp_port, dhcp_server_lease_count(svc->srv));
     *out = svc;
     return 0;
 fail:

@@ -2,17 +2,16 @@
 
 #include <archive.h>
 #include <archive_entry.h>
+#include <elf.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "images/blobs.h"
+#include "util/file.h"
 
 static int failf(char *err, size_t errlen, int rc, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 static int failf(char *err, size_t errlen, int rc, const char *fmt, ...)
@@ -30,29 +29,33 @@ static int read_file(const char *dir, const char *name, char **data, size_t *len
     char path[PATH_MAX];
     if (snprintf(path, sizeof path, "%s/%s", dir, name) >= (int)sizeof path)
         return failf(err, errlen, -ENAMETOOLONG, "%s/%s: path too long", dir, name);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return failf(err, errlen, -errno, "%s: %s", path, strerror(errno));
-    struct stat sb;
-    if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode) || sb.st_size > AGENT_MAX_BYTES) {
-        close(fd);
-        return failf(err, errlen, -EINVAL, "%s: not a regular file of at most %u bytes", path, AGENT_MAX_BYTES);
+    int r = file_read_capped(path, AGENT_MAX_BYTES, data, len);
+    if (r == -E2BIG)
+        return failf(err, errlen, -EINVAL, "%s: larger than %u bytes", path, AGENT_MAX_BYTES);
+    if (r < 0)
+        return failf(err, errlen, r, "%s: %s", path, strerror(-r));
+    return 0;
+}
+
+/* The agent runs in initrds that hold no C library: it must be a static
+ * 64-bit ELF, one without a program interpreter (PT_INTERP). 0, -EINVAL
+ * (not such an ELF) or -ENOEXEC (dynamically linked). */
+static int static_elf(const char *data, size_t len)
+{
+    Elf64_Ehdr eh;
+    if (len < sizeof eh)
+        return -EINVAL;
+    memcpy(&eh, data, sizeof eh);
+    if (memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 || eh.e_ident[EI_CLASS] != ELFCLASS64 ||
+        eh.e_phentsize != sizeof(Elf64_Phdr) || eh.e_phoff > len ||
+        (size_t)eh.e_phnum > (len - eh.e_phoff) / sizeof(Elf64_Phdr))
+        return -EINVAL;
+    for (size_t i = 0; i < eh.e_phnum; i++) {
+        Elf64_Phdr ph;
+        memcpy(&ph, data + eh.e_phoff + i * sizeof ph, sizeof ph);
+        if (ph.p_type == PT_INTERP)
+            return -ENOEXEC;
     }
-    char *buf = malloc((size_t)sb.st_size + 1);
-    size_t n = 0;
-    ssize_t r = 1;
-    while (buf && n < (size_t)sb.st_size && (r = read(fd, buf + n, (size_t)sb.st_size - n)) > 0)
-        n += (size_t)r;
-    int e = errno;
-    close(fd);
-    if (!buf)
-        return failf(err, errlen, -ENOMEM, "out of memory");
-    if (r < 0 || n != (size_t)sb.st_size) {
-        free(buf);
-        return failf(err, errlen, -EIO, "%s: %s", path, r < 0 ? strerror(e) : "changed while read");
-    }
-    *data = buf;
-    *len = n;
     return 0;
 }
 
@@ -106,8 +109,10 @@ int agent_module_build(const char *dir, const char *state_dir, struct store *st,
         rc = read_file(dir, names[i], &data[i], &len[i], err, errlen);
     if (rc < 0)
         goto out;
-    if (len[0] < 4 || memcmp(data[0], "\177ELF", 4) != 0) {
-        rc = failf(err, errlen, -EINVAL, "%s/midwife-agent: not an ELF executable", dir);
+    if ((rc = static_elf(data[0], len[0])) < 0) {
+        failf(err, errlen, rc, "%s/midwife-agent: %s", dir,
+              rc == -ENOEXEC ? "dynamically linked: a booted host has none of its libraries (build it static)"
+                             : "not a 64-bit ELF executable");
         goto out;
     }
 

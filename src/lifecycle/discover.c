@@ -263,6 +263,107 @@ static bool script_event_due(const uint8_t mac[6], int64_t now, unsigned *folded
     return true;
 }
 
+/* The proxy answers of the last LIFECYCLE_PROXY_SEEN_S (discover.h), a
+ * slot per MAC hash like the repeats above: a machine pushed out by
+ * collisions only boots without a token and is told so. */
+#define PROXY_SEEN_SETS 4096 /* x 4 ways: 16384 machines booting at once */
+#define PROXY_SEEN_WAYS 4
+
+struct proxy_slot {
+    uint8_t mac[6];
+    int64_t at_ms;
+};
+static struct proxy_slot proxy_seen[PROXY_SEEN_SETS][PROXY_SEEN_WAYS];
+
+static struct proxy_slot *proxy_set(const uint8_t mac[6])
+{
+    uint32_t h = 2166136261u;
+    for (int i = 0; i < 6; i++)
+        h = (h ^ mac[i]) * 16777619u;
+    return proxy_seen[h % PROXY_SEEN_SETS];
+}
+
+void lifecycle_proxy_answered(struct lifecycle *lc, const uint8_t mac[6])
+{
+    (void)lc;
+    struct proxy_slot *set = proxy_set(mac), *r = NULL;
+    for (int w = 0; w < PROXY_SEEN_WAYS && !r; w++)
+        if (memcmp(set[w].mac, mac, 6) == 0)
+            r = &set[w];
+    if (!r) {
+        r = &set[0];
+        for (int w = 1; w < PROXY_SEEN_WAYS; w++)
+            if (set[w].at_ms < r->at_ms)
+                r = &set[w];
+        memcpy(r->mac, mac, 6);
+    }
+    r->at_ms = lifecycle_now_ms();
+}
+
+/* Milliseconds since midwife last answered mac as a proxy, or -1. */
+static int64_t proxy_answered_ago(const uint8_t mac[6], int64_t now_ms)
+{
+    const struct proxy_slot *set = proxy_set(mac);
+    for (int w = 0; w < PROXY_SEEN_WAYS; w++)
+        if (set[w].at_ms && memcmp(set[w].mac, mac, 6) == 0)
+            return now_ms >= set[w].at_ms ? now_ms - set[w].at_ms : 0;
+    return -1;
+}
+
+/* The [subnet] whose network holds addr as a host address, or NULL. */
+static const struct conf_subnet *subnet_of_host(const struct conf *conf, uint32_t addr)
+{
+    for (size_t i = 0; i < conf->n_subnets; i++) {
+        const struct conf_subnet *s = &conf->subnets[i];
+        if ((addr & s->netmask) == s->network && addr != s->network && addr != (s->network | ~s->netmask))
+            return s;
+    }
+    return NULL;
+}
+
+/* Whether a script request may start a boot of a known host: *why says
+ * why not (or, in proxy mode, what the boot was bound to). */
+static bool may_start_boot(struct lifecycle *lc, const struct script_ask *ask, char *why, size_t whylen,
+                           char *bound, size_t boundlen)
+{
+    const struct conf *conf = lifecycle_conf(lc);
+    char a[IPV4_STRLEN];
+    format_ipv4(ask->peer, a);
+    if (conf->dhcp_mode == DHCP_MODE_PROXY) {
+        const struct conf_subnet *s = subnet_of_host(conf, ask->peer);
+        int64_t ago = proxy_answered_ago(ask->mac, lifecycle_now_ms());
+        if (!s) {
+            snprintf(why, whylen, "asked from %s, which is on no [subnet] midwife serves: no boot token", a);
+            return false;
+        }
+        if (ago < 0 || ago > (int64_t)LIFECYCLE_PROXY_SEEN_S * 1000) {
+            snprintf(why, whylen, "proxy mode: midwife answered no PXE DHCP of this MAC in the last %d s: "
+                     "no boot token", LIFECYCLE_PROXY_SEEN_S);
+            return false;
+        }
+        snprintf(bound, boundlen, "boot script served to %s on subnet %s (proxy mode, PXE DHCP answered %lld s ago)",
+                 a, s->name, (long long)(ago / 1000));
+        return true;
+    }
+    /* The lease at the asking address must be this MAC's: a machine may
+     * hold stale leases elsewhere, but it speaks from this one. */
+    struct store_lease l;
+    struct store *st = lifecycle_store(lc);
+    int64_t now_s = lifecycle_now_ms() / 1000;
+    bool at_peer = store_lease_get(st, ask->peer, &l) == 0 && l.hwtype == 1 && l.hwaddr_len == 6 &&
+                   memcmp(l.hwaddr, ask->mac, 6) == 0;
+    if (!at_peer) {
+        snprintf(why, whylen, "asked from %s, which midwife did not lease to this MAC: no boot token", a);
+        return false;
+    }
+    if (l.state != LEASE_BOUND || l.expires <= now_s) {
+        snprintf(why, whylen, "the lease of %s is not bound: no boot token", format_ipv4(l.address, a));
+        return false;
+    }
+    snprintf(bound, boundlen, "boot script served to its leased address");
+    return true;
+}
+
 struct install_seen {
     int64_t boot_id;
     bool seen;
@@ -341,18 +442,9 @@ static int script_for(struct lifecycle *lc, const struct script_ask *ask, char *
         snprintf(why, sizeof why, "%s", h.mode == HOST_MODE_LOCAL ? "mode local: boots from its disk"
                                                                   : "installed: boots from its disk until reinstall");
     } else if (have) {
-        /* The lease at the asking address must be this MAC's: a machine
-         * may hold stale leases elsewhere, but it speaks from this one. */
-        struct store_lease l;
-        int64_t now_s = lifecycle_now_ms() / 1000;
-        bool at_peer = store_lease_get(st, ask->peer, &l) == 0 && l.hwtype == 1 && l.hwaddr_len == 6 &&
-                       memcmp(l.hwaddr, ask->mac, 6) == 0;
-        if (!at_peer)
-            snprintf(why, sizeof why, "asked from %s, which midwife did not lease to this MAC: no boot token",
-                     format_ipv4(ask->peer, a));
-        else if (l.state != LEASE_BOUND || l.expires <= now_s)
-            snprintf(why, sizeof why, "the lease of %s is not bound: no boot token", format_ipv4(l.address, a));
-        else if (lifecycle_boot_begin(lc, &h, token, "boot script served to its leased address") < 0)
+        char bound[HOST_REASON_MAX];
+        if (may_start_boot(lc, ask, why, sizeof why, bound, sizeof bound) &&
+            lifecycle_boot_begin(lc, &h, token, bound) < 0)
             snprintf(why, sizeof why, "the boot token could not be made");
     }
 

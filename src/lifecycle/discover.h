@@ -3,8 +3,9 @@
  * decide. An unknown machine is matched against the rules (a match
  * creates its record, state discovered); a known one starts a boot
  * (a token, state booting) when the request comes from the address
- * midwife leased to that MAC — anyone else asking for a MAC's script gets
- * the script without a token, so it cannot take over the host's birth. */
+ * midwife leased to that MAC (in proxy mode: see lifecycle_proxy_answered)
+ * — anyone else asking for a MAC's script gets the script without a
+ * token, so it cannot take over the host's birth. */
 #ifndef MIDWIFE_LIFECYCLE_DISCOVER_H
 #define MIDWIFE_LIFECYCLE_DISCOVER_H
 
@@ -29,6 +30,16 @@ struct script_ask {
  * when rules exist and the request did not say them, the answer is a
  * two-line iPXE script that asks again with them (iPXE fills ${uuid},
  * ${serial}, ${manufacturer}, ${product}); the second request decides. */
+
+/* Proxy mode ([dhcp] mode = proxy): the address a booting host asks from
+ * was leased by the site's DHCP server, so there is no lease of midwife's
+ * to bind a boot to. What midwife saw stands in for it: a known host's
+ * script request starts a boot when it comes from an address on one of
+ * the [subnet] networks and midwife answered a PXE DHCP exchange of that
+ * MAC (a proxy offer or ACK) within LIFECYCLE_PROXY_SEEN_S seconds. The
+ * DHCP room reports each answer here. */
+#define LIFECYCLE_PROXY_SEEN_S 300
+void lifecycle_proxy_answered(struct lifecycle *lc, const uint8_t mac[6]);
 
 /* The script for ask into a malloc'd *out; same errors as
  * boot_script_for (-ENOENT no such build, -EINVAL template or value). */

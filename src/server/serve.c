@@ -102,7 +102,7 @@ static void pack_agent(const struct conf *conf, struct store *st, struct lifecyc
     uint64_t size;
     int r = agent_module_build(dir, conf->state_dir, st, sha, &size, err, sizeof err);
     if (r < 0) {
-        if (r == -ENOENT && !conf->boot_agent[0])
+        if ((r == -ENOENT || r == -ENOEXEC) && !conf->boot_agent[0])
             log_warn("serve", "no agent module: %s (linux hosts boot without midwife-agent; set [boot] agent)", err);
         else
             log_error("serve", "no agent module: %s", err);

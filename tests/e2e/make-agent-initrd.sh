@@ -124,6 +124,7 @@ else
   echo "midwife-fact: agent=not-ready"
 fi
 echo "midwife-fact: hostname=$(hostname)"
+sed 's/^/midwife-fact: resolv /' /etc/resolv.conf 2>/dev/null
 ip -o -4 addr show | sed 's/^/midwife-fact: addr /'
 ip -o -d link show | grep -o '^[0-9]*: [^:]*\|vlan protocol [^ ]* id [0-9]*\|master [^ ]*' | sed 's/^/midwife-fact: link /'
 if [ -f /var/lib/lab/life ]; then

@@ -166,6 +166,11 @@ link vmbr0 | jq -e '.addresses | index("10.99.2.5/24")' >/dev/null || fail "vmbr
 [ "$(link nic2 | jq -r .master)" = vmbr0 ] || fail "nic2 (MAC $MAC2) is not enslaved to vmbr0"
 [ "$(link nic1 | jq -r .mac)" = "$MAC1" ] || fail "nic1 is not the NIC with $MAC1 (renamed by MAC)"
 pass "reported facts: host name, VLAN 42 on nic1, vmbr0 over nic2, both addresses"
+# The console prints it once the agent has written its runtime file.
+wait_for 20 "resolv.conf on the console" grep -aq "midwife-fact: resolv nameserver 10.99.5.1" "$T/serial1.log" ||
+  { grep -a "midwife-fact: resolv" "$T/serial1.log" >&2; fail "the VM's resolv.conf lacks nameserver 10.99.5.1"; }
+grep -aq "midwife-fact: resolv search lab.example" "$T/serial1.log" || fail "the VM's resolv.conf lacks search lab.example"
+pass "the VM's resolv.conf has the profile's DNS server and search domain"
 
 # The configuration works on the wire, not only in the facts.
 arp=$(nsx "$NS" python3 "$E2E_LIB_DIR/vlan_arp.py" mwtatap1 42 10.99.42.1 10.99.42.5 8) ||

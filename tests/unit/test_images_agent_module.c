@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <archive.h>
 #include <archive_entry.h>
+#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -23,14 +24,35 @@
 static char dir[64], agent[80];
 static struct store *st;
 
-static void put(const char *name, const char *content)
+static void put_bytes(const char *name, const void *content, size_t len)
 {
     char p[160];
     snprintf(p, sizeof p, "%s/%s", agent, name);
     FILE *f = fopen(p, "w");
     assert_non_null(f);
-    fputs(content, f);
+    assert_int_equal(fwrite(content, 1, len, f), len);
     fclose(f);
+}
+
+static void put(const char *name, const char *content)
+{
+    put_bytes(name, content, strlen(content));
+}
+
+/* The smallest "static" ELF: a 64-bit header and no program headers at
+ * all (so no PT_INTERP), followed by some payload. */
+static void put_static_agent(void)
+{
+    unsigned char buf[sizeof(Elf64_Ehdr) + 16] = {0};
+    Elf64_Ehdr eh = {.e_type = ET_EXEC, .e_machine = EM_X86_64, .e_version = EV_CURRENT,
+                     .e_ehsize = sizeof eh, .e_phentsize = sizeof(Elf64_Phdr)};
+    memcpy(eh.e_ident, ELFMAG, SELFMAG);
+    eh.e_ident[EI_CLASS] = ELFCLASS64;
+    eh.e_ident[EI_DATA] = ELFDATA2LSB;
+    eh.e_ident[EI_VERSION] = EV_CURRENT;
+    memcpy(buf, &eh, sizeof eh);
+    memcpy(buf + sizeof eh, "pretend program", 16);
+    put_bytes("midwife-agent", buf, sizeof buf);
 }
 
 static int setup(void **state)
@@ -57,7 +79,7 @@ static int teardown(void **state)
 static void packs_what_the_kernel_unpacks_reproducibly(void **state)
 {
     (void)state;
-    put("midwife-agent", "\177ELF pretend binary");
+    put_static_agent();
     put("midwife-agent.init", "#!/bin/sh\necho init\n");
     put("midwife-agent.service", "[Unit]\nDescription=x\n");
     char sha[SHA256_HEX_LEN + 1], sha2[SHA256_HEX_LEN + 1], err[256] = "";
@@ -95,11 +117,11 @@ static void packs_what_the_kernel_unpacks_reproducibly(void **state)
         }
         snprintf(seen[n++], sizeof seen[0], "%s", name);
         assert_int_equal(archive_entry_uid(e), 0);
-        char buf[64] = "";
+        char buf[128] = "";
         if (strcmp(name, "usr/sbin/midwife-agent") == 0) {
             assert_int_equal(archive_entry_perm(e), 0755);
-            assert_int_equal(archive_read_data(a, buf, sizeof buf), 19);
-            assert_memory_equal(buf, "\177ELF pretend binary", 19);
+            assert_int_equal(archive_read_data(a, buf, sizeof buf), sizeof(Elf64_Ehdr) + 16);
+            assert_memory_equal(buf + sizeof(Elf64_Ehdr), "pretend program", 16);
             bin = true;
         } else if (strcmp(name, "etc/init.d/midwife-agent") == 0) {
             assert_int_equal(archive_entry_perm(e), 0755);
@@ -134,7 +156,25 @@ static void missing_or_wrong_agent_refused_with_the_file(void **state)
     put("midwife-agent.init", "x");
     put("midwife-agent.service", "x");
     assert_int_equal(agent_module_build(agent, dir, st, sha, &size, err, sizeof err), -EINVAL);
-    assert_non_null(strstr(err, "not an ELF executable"));
+    assert_non_null(strstr(err, "not a 64-bit ELF executable"));
+
+    /* This test program itself is dynamically linked. */
+    char self[4096];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    assert_true(n > 0);
+    self[n] = '\0';
+    char *bin;
+    size_t blen;
+    FILE *f = fopen(self, "rb");
+    assert_non_null(f);
+    bin = malloc(64u << 20);
+    assert_non_null(bin);
+    blen = fread(bin, 1, 64u << 20, f);
+    fclose(f);
+    put_bytes("midwife-agent", bin, blen);
+    free(bin);
+    assert_int_equal(agent_module_build(agent, dir, st, sha, &size, err, sizeof err), -ENOEXEC);
+    assert_non_null(strstr(err, "dynamically linked"));
 }
 
 int main(void)

@@ -8,7 +8,11 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include <errno.h>
+#include <unistd.h>
+
 #include "util/addr.h"
+#include "util/file.h"
 #include "util/log.h"
 #include "util/metrics.h"
 #include "util/strnum.h"
@@ -181,6 +185,27 @@ static void json_log_line_is_escaped(void **state)
     free(buf);
 }
 
+static void file_read_capped_reads_up_to_the_cap(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/mwt-file-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, "12345", 5), 5);
+    close(fd);
+    char *data = NULL;
+    size_t len = 0;
+    assert_int_equal(file_read_capped(path, 5, &data, &len), 0); /* exactly the cap */
+    assert_int_equal(len, 5);
+    assert_string_equal(data, "12345");
+    free(data);
+    data = NULL;
+    assert_int_equal(file_read_capped(path, 4, &data, &len), -E2BIG);
+    assert_null(data);
+    unlink(path);
+    assert_int_equal(file_read_capped(path, 4, &data, &len), -ENOENT);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -195,6 +220,7 @@ int main(void)
         cmocka_unit_test(ratelimit_allows_burst_then_counts_suppressed),
         cmocka_unit_test(metrics_print_prometheus_text),
         cmocka_unit_test(json_log_line_is_escaped),
+        cmocka_unit_test(file_read_capped_reads_up_to_the_cap),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
