@@ -738,9 +738,19 @@ static const uint8_t pxe_vendor_boot_file[] = {6, 1, 1u << 3, 255};
 static void put_proxy_parameters(struct ctx *c, struct dhcp_builder *b)
 {
     char tftp[IPV4_STRLEN];
-    format_ipv4(next_server(c), tftp);
     struct opt_item items[ITEMS_MAX];
     size_t n = 0;
+    if (c->plan.client == BOOT_CLIENT_HTTP) {
+        /* UEFI HTTP Boot takes an offer with no address, option 60
+         * "HTTPClient" and a URI as a proxy offer (UEFI 2.5+ §24.7.2) and
+         * pairs it with the DHCP server's address offer. No TFTP server,
+         * no PXE vendor options. */
+        items[n++] = (struct opt_item){OPT_VENDOR_CLASS, "HTTPClient", 10};
+        items[n++] = (struct opt_item){OPT_BOOTFILE, c->plan.filename, strlen(c->plan.filename)};
+        put_items(c, b, items, n);
+        return;
+    }
+    format_ipv4(next_server(c), tftp);
     /* A reply without option 60 "PXEClient" is not a proxy offer to a
      * PXE client: it would take it for an ordinary (addressless) one. */
     items[n++] = (struct opt_item){OPT_VENDOR_CLASS, "PXEClient", 9};
@@ -1040,12 +1050,13 @@ static int on_inform(struct ctx *c)
 
 /* ---- proxy mode ---- */
 
-/* Option 60 "PXEClient..." (firmware PXE; iPXE sends it too). */
+/* Option 60 "PXEClient..." (firmware PXE; iPXE sends it too) or
+ * "HTTPClient..." (UEFI HTTP Boot): the clients a proxy answers. */
 static bool sends_pxeclient(const struct dhcp_packet *p)
 {
     size_t n;
     const uint8_t *vc = dhcp_opt(p, OPT_VENDOR_CLASS, &n);
-    return vc && n >= 9 && memcmp(vc, "PXEClient", 9) == 0;
+    return vc && ((n >= 9 && memcmp(vc, "PXEClient", 9) == 0) || (n >= 10 && memcmp(vc, "HTTPClient", 10) == 0));
 }
 
 /* Proxy mode, after the PXEClient check (dhcp_server.h). PXE 2.1: the

@@ -397,11 +397,18 @@ qemu_start() {
 # initrd carries kernel modules. VM_FIRMWARE=uefi boots OVMF with the NICs'
 # option ROMs off, so the firmware's own PXE client starts the boot (DHCP,
 # then an EFI iPXE over TFTP, which asks DHCP again and goes on over HTTP);
-# VM_FIRMWARE=bios (the default) is SeaBIOS with Debian's iPXE ROM.
+# VM_FIRMWARE=uefi-http is OVMF with its PXE turned off (fw_cfg), so the
+# firmware boots by UEFI HTTP Boot (vendor class HTTPClient, an http://
+# URL from DHCP). VM_FIRMWARE=bios (the default) is SeaBIOS with Debian's
+# iPXE ROM.
 qemu_start_nics() {
   local ns=$1 serial=$2 n=0 args=() rom=
   shift 2
-  if [ "${VM_FIRMWARE:-bios}" = uefi ]; then
+  if [ "${VM_FIRMWARE:-bios}" = uefi-http ]; then
+    args+=(-fw_cfg name=opt/org.tianocore/IPv4PXESupport,string=n
+      -fw_cfg name=opt/org.tianocore/IPv6PXESupport,string=n)
+  fi
+  if [ "${VM_FIRMWARE:-bios}" = uefi ] || [ "${VM_FIRMWARE:-bios}" = uefi-http ]; then
     [ -f /usr/share/OVMF/OVMF_CODE_4M.fd ] || fail "no OVMF (apt-get install ovmf)"
     cp /usr/share/OVMF/OVMF_VARS_4M.fd "$serial.vars"
     args+=(-machine q35,accel=tcg

@@ -10,6 +10,9 @@
 #   (b) a UEFI VM (OVMF's own PXE, no option ROM) gets the same address
 #       service, fetches snponly.efi over TFTP as midwife's proxy offer
 #       says, and iPXE goes on as in (a);
+#   (c) a UEFI VM booting by UEFI HTTP Boot (OVMF with PXE off) pairs
+#       dnsmasq's address offer with midwife's HTTPClient proxy offer and
+#       fetches snponly.efi over HTTP, then iPXE goes on as in (a);
 #   and a DHCPREQUEST on the PXE port (4011), sent by a small python3
 #   client from an address dnsmasq leased, gets the ACK with the boot file
 #   back at its address and source port (OVMF and iPXE ask there only
@@ -24,7 +27,7 @@
 #
 # Usage: tests/e2e/test_proxy_vm.sh MIDWIFE_BINARY
 #   VM_TIMEOUT=SECONDS: how long each boot may take (default 300).
-#   PROXY_VMS="bios uefi" (default): which of the two boots to run.
+#   PROXY_VMS="bios uefi http" (default): which of the boots to run.
 set -u
 export E2E_NAME=proxy_vm
 # shellcheck source-path=SCRIPTDIR source=lib.sh
@@ -34,11 +37,12 @@ MIDWIFE=${1:-${MIDWIFE:-}}
 [ -n "$MIDWIFE" ] || { echo "usage: $0 MIDWIFE_BINARY" >&2; exit 2; }
 MIDWIFE=$(realpath "$MIDWIFE")
 VM_TIMEOUT=${VM_TIMEOUT:-300}
-PROXY_VMS=${PROXY_VMS:-bios uefi}
+PROXY_VMS=${PROXY_VMS:-bios uefi http}
 MARKER="midwife-e2e: proxy boot"
 MAC_BIOS=52:54:00:6d:79:01
 MAC_UEFI=52:54:00:6d:79:02
 MAC_PLAIN=52:54:00:6d:79:03
+MAC_HTTP=52:54:00:6d:79:05
 CMDLINE="console=ttyS0,115200 panic=-1 quiet loglevel=3"
 
 e2e_init
@@ -68,6 +72,7 @@ ns_create "$NS_PC"
 ns_bridge "$NS" "$BR" "$SRV/24"
 ns_tap "$NS" mwtptap1 "$BR"
 ns_tap "$NS" mwtptap2 "$BR"
+ns_tap "$NS" mwtptap3 "$BR"
 ns_veth "$NS" mwtpsite "$NS_SITE" eth0 "" "$SITE/24"
 ip -n "$NS" link set mwtpsite master "$BR"
 ns_veth "$NS" mwtppc "$NS_PC" eth0 "" "" "$MAC_PLAIN"
@@ -118,6 +123,7 @@ ns_cli() {
   --kernel vmlinuz --initrd initrd.gz --cmdline "$CMDLINE") || fail "build import"
 ns_cli host set vm-bios --mac "$MAC_BIOS" --build proxylinux -c "$T/midwife.conf" || fail "host set vm-bios"
 ns_cli host set vm-uefi --mac "$MAC_UEFI" --build proxylinux -c "$T/midwife.conf" || fail "host set vm-uefi"
+ns_cli host set vm-http --mac "$MAC_HTTP" --build proxylinux -c "$T/midwife.conf" || fail "host set vm-http"
 pass "dnsmasq (addresses only) and midwife (mode = proxy) on one link; build and hosts set"
 
 # --- an ordinary client: dnsmasq's alone --------------------------------------
@@ -190,6 +196,8 @@ boot_vm() { # NAME MAC TAP
   local name=$1 mac=$2 tap=$3 serial=$T/serial-$1.log start=$SECONDS
   if [ "$name" = uefi ]; then
     VM_FIRMWARE=uefi qemu_start_nics "$NS" "$serial" "$tap" "$mac"
+  elif [ "$name" = http ]; then
+    VM_FIRMWARE=uefi-http qemu_start_nics "$NS" "$serial" "$tap" "$mac"
   else
     qemu_start "$NS" "$tap" "$mac" "$serial"
   fi
@@ -231,6 +239,13 @@ boot_vm() { # NAME MAC TAP
     midwife_log | grep -q "sent snponly.efi to" || fail "uefi: snponly.efi was not fetched over TFTP"
     pass "uefi: proxy offer of snponly.efi, fetched over TFTP, then iPXE's script"
   fi
+  if [ "$name" = http ]; then
+    events "$mac" dhcp.offer | grep -q '"file":"http://[^"]*/boot/program/snponly.efi"' ||
+      { show_logs "$serial"; fail "http: no HTTPClient proxy offer of the boot program's URL for $mac"; }
+    midwife_log | grep -q '"GET /boot/program/snponly.efi HTTP/1.1" 200' ||
+      { show_logs "$serial"; fail "http: snponly.efi was not fetched over HTTP"; }
+    pass "http: UEFI HTTP Boot took midwife's proxy offer (a URL) with dnsmasq's address, then iPXE's script"
+  fi
   pass "$name: address from dnsmasq, proxy offer and a bound boot token from midwife"
 }
 
@@ -243,7 +258,8 @@ for vm in $PROXY_VMS; do
   case $vm in
     bios) boot_vm bios "$MAC_BIOS" mwtptap1 ;;
     uefi) boot_vm uefi "$MAC_UEFI" mwtptap2 ;;
-    *) fail "PROXY_VMS: unknown '$vm' (bios, uefi)" ;;
+    http) boot_vm http "$MAC_HTTP" mwtptap3 ;;
+    *) fail "PROXY_VMS: unknown '$vm' (bios, uefi, http)" ;;
   esac
 done
 

@@ -193,10 +193,37 @@ static void bios_pxe_discover_gets_undionly(void **state)
     assert_proxy_reply(f, DHCPOFFER, "undionly.kpxe");
 }
 
+/* UEFI HTTP Boot beside another DHCP server: an offer with no address,
+ * option 60 "HTTPClient" and the boot program's URL, which the firmware
+ * pairs with the other server's address offer. No PXE vendor options. */
+static void http_boot_discover_gets_proxy_offer_with_url(void **state)
+{
+    struct fx *f = *state;
+    pxe_request(f, DHCPDISCOVER, "HTTPClient:Arch:00016:UNDI:003001", 16);
+    req_end(&f->req);
+    assert_int_equal(handle(f), 1);
+    assert_int_equal(reply_type(f), DHCPOFFER);
+    assert_int_equal(get32be(f->reply.data + 16), 0); /* yiaddr */
+    size_t n;
+    const uint8_t *v = opt(f, OPT_VENDOR_CLASS, &n);
+    assert_non_null(v);
+    assert_int_equal(n, 10);
+    assert_memory_equal(v, "HTTPClient", 10);
+    v = opt(f, OPT_BOOTFILE, &n);
+    assert_non_null(v);
+    assert_true(n > 7 && memcmp(v, "http://", 7) == 0);
+    assert_non_null(strstr(file_field(f), "/boot/program/"));
+    assert_null(opt(f, OPT_VENDOR_SPECIFIC, &n));
+    assert_null(opt(f, OPT_TFTP_SERVER, &n));
+    assert_null(opt(f, OPT_SUBNET_MASK, &n));
+    assert_null(opt(f, OPT_LEASE_TIME, &n));
+    assert_int_equal(dhcp_server_lease_count(f->srv), 0);
+}
+
 static void plain_clients_get_nothing_and_are_only_counted(void **state)
 {
     struct fx *f = *state;
-    static const char *const classes[] = {NULL, "MSFT 5.0", "HTTPClient:Arch:00016:UNDI:003001", "PXEClien"};
+    static const char *const classes[] = {NULL, "MSFT 5.0", "HTTPClien", "PXEClien"};
     static const uint8_t types[] = {DHCPDISCOVER, DHCPREQUEST, DHCPINFORM, DHCPRELEASE};
     for (size_t i = 0; i < sizeof classes / sizeof classes[0]; i++)
         for (size_t t = 0; t < sizeof types; t++) {
@@ -454,6 +481,7 @@ int main(void)
         T(pxe_discover_gets_proxy_offer_without_address),
         T(ipxe_discover_gets_script_url),
         T(bios_pxe_discover_gets_undionly),
+        T(http_boot_discover_gets_proxy_offer_with_url),
         T(plain_clients_get_nothing_and_are_only_counted),
         T(address_traffic_of_pxe_clients_is_never_answered),
         T(request_on_pxe_port_gets_ack_back_to_client),
