@@ -10,6 +10,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "boot/san.h"
 #include "boot/script_builtin.h"
 #include "util/file.h"
 #include "boot/template.h"
@@ -19,7 +20,7 @@
 enum {
     V_BASE_URL, V_MAC, V_HOST, V_BUILD, V_VERSION, V_KIND, V_VLAN, V_CMDLINE, V_EXTRA_CMDLINE, V_TOKEN,
     V_KERNEL_NAME, V_KERNEL_SHA256, V_MODULES, V_SAN_URI, V_MBOOT_NAME, V_MBOOT_SHA256, V_EFI_NAME,
-    V_EFI_SHA256, V_KS_URL, V_COUNT
+    V_EFI_SHA256, V_KS_URL, V_ISCSI_INITIATOR, V_COUNT
 };
 
 enum { F_NAME, F_SHA256, F_ARGS, F_LAYERED, F_FIRST, F_COUNT };
@@ -38,6 +39,7 @@ struct binding {
     char version[12];
     char vlan[12];
     char ks_url[CONF_URL_MAX + 320]; /* base URL, MAC, a token of up to 255 bytes */
+    struct boot_san san;             /* sanboot builds: the host's URI and initiator */
     const char **rows;
 };
 
@@ -87,7 +89,7 @@ static int bind_vars(struct binding *b, const struct conf *conf, const struct ho
         [V_EXTRA_CMDLINE] = "extra_cmdline", [V_TOKEN] = "token", [V_KERNEL_NAME] = "kernel_name",
         [V_KERNEL_SHA256] = "kernel_sha256", [V_MODULES] = "modules", [V_SAN_URI] = "san_uri",
         [V_MBOOT_NAME] = "mboot_name", [V_MBOOT_SHA256] = "mboot_sha256", [V_EFI_NAME] = "efi_name",
-        [V_EFI_SHA256] = "efi_sha256", [V_KS_URL] = "ks_url",
+        [V_EFI_SHA256] = "efi_sha256", [V_KS_URL] = "ks_url", [V_ISCSI_INITIATOR] = "iscsi_initiator",
     };
     for (int i = 0; i < V_COUNT; i++)
         b->vars[i].name = names[i];
@@ -139,8 +141,15 @@ static int bind_vars(struct binding *b, const struct conf *conf, const struct ho
     b->vars[V_CMDLINE].value = build->cmdline;
     if (build->kind == BUILD_LINUX)
         b->vars[V_EXTRA_CMDLINE].value = conf->boot_extra_cmdline;
-    if (build->kind == BUILD_SANBOOT)
-        b->vars[V_SAN_URI].value = build->san_uri;
+    if (build->kind == BUILD_SANBOOT) {
+        /* The host's own target and initiator (host vars iscsi_target,
+         * iscsi_initiator), the same values DHCP hands it. */
+        int r = boot_san_for(host, build, &b->san, err, errlen);
+        if (r < 0)
+            return r;
+        b->vars[V_SAN_URI].value = b->san.uri;
+        b->vars[V_ISCSI_INITIATOR].value = b->san.initiator;
+    }
     /* An ESXi boot with a token installs from midwife's kickstart, unless
      * the build's kernelopt names its own ks=, which wins. */
     if (build->kind == BUILD_ESXI && req->token && req->token[0] && req->mac && !has_ks_option(build->cmdline)) {

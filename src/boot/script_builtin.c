@@ -65,8 +65,21 @@ static const char chain_ipxe[] =
     HEADER VLAN_SETUP
     "chain {{base_url}}/boot/file/{{kernel_sha256}}/{{kernel_name}}{{#if cmdline}} {{cmdline}}{{/if}}\n";
 
+/* Given a root path (DHCP option 17) next to the boot file, iPXE's
+ * autoboot hooks it as drive 0x80 (logging in with option 203's
+ * initiator name) before it runs this script: the same URI is then
+ * booted as hooked. A hooked disk
+ * of another URI (a root path from elsewhere) is let go first, or
+ * `sanboot URI` would find drive 0x80 taken (EADDRINUSE). The "x"
+ * keeps iseq at two words when ${root-path} is empty. `set
+ * initiator-iqn` is the name `sanboot URI` logs in with. */
 static const char sanboot_ipxe[] =
     HEADER VLAN_SETUP
+    "{{#if iscsi_initiator}}\n"
+    "set initiator-iqn {{iscsi_initiator}}\n"
+    "{{/if}}\n"
+    "iseq x${root-path} x{{san_uri}} && sanboot ||\n"
+    "iseq x${root-path} x || sanunhook ||\n"
     "sanboot {{san_uri}}\n";
 
 /* BIOS: boot the first hard disk; where that fails (UEFI has no drive

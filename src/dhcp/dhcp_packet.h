@@ -46,6 +46,7 @@ enum dhcp_option {
     OPT_ROUTER = 3,
     OPT_DNS = 6,
     OPT_HOSTNAME = 12,
+    OPT_ROOT_PATH = 17,
     OPT_DOMAIN = 15,
     OPT_NTP = 42,
     OPT_VENDOR_SPECIFIC = 43,
@@ -70,6 +71,7 @@ enum dhcp_option {
     OPT_UUID = 97,
     OPT_SUBNET_SELECTION = 118,
     OPT_IPXE_ENCAP = 175,
+    OPT_ISCSI_INITIATOR = 203, /* iPXE's initiator-iqn setting */
     OPT_END = 255,
 };
 

@@ -35,6 +35,15 @@ struct dhcp_server {
     size_t n_inv;
     uint8_t (*known)[6];
     size_t n_known;
+    struct san_client *san; /* SAN-booting hosts' MACs, sorted */
+    size_t n_san;
+};
+
+/* A MAC of a SAN-booting host: what its replies carry. */
+struct san_client {
+    uint8_t mac[6]; /* first: cmp_mac compares elements by it */
+    char root_path[BOOT_ROOT_PATH_MAX];
+    char initiator[BOOT_ISCSI_NAME_MAX];
 };
 
 /* ---- metrics ---- */
@@ -150,6 +159,7 @@ void dhcp_server_free(struct dhcp_server *srv)
     free(srv->inv_by_mac);
     free(srv->inv_by_addr);
     free(srv->known);
+    free(srv->san);
     free(srv);
 }
 
@@ -206,6 +216,7 @@ struct ctx {
     uint32_t server_id;
     struct boot_plan plan;
     int32_t plan_arch; /* option 93 as decide_boot read it, -1 absent */
+    const char *root_path; /* option 17 put in the reply, NULL none */
 };
 
 /* Counted, not logged: for what is normal on a link (in proxy mode every
@@ -351,20 +362,53 @@ static bool known_mac(const struct dhcp_server *srv, const struct client_key *k)
            bsearch(k->hw, srv->known, srv->n_known, 6, cmp_mac) != NULL;
 }
 
+static const struct san_client *san_client_for(const struct dhcp_server *srv, const struct client_key *k)
+{
+    if (k->htype != 1 || k->hlen != 6 || !srv->n_san)
+        return NULL;
+    return bsearch(k->hw, srv->san, srv->n_san, sizeof *srv->san, cmp_mac);
+}
+
+/* The SAN-booting MACs of hosts (n_san of them) into a sorted table. */
+static struct san_client *san_table(const struct dhcp_inventory_host *hosts, size_t n, size_t n_san)
+{
+    struct san_client *t = calloc(n_san ? n_san : 1, sizeof *t);
+    if (!t)
+        return NULL;
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!hosts[i].root_path[0])
+            continue;
+        memcpy(t[k].mac, hosts[i].mac, 6);
+        snprintf(t[k].root_path, sizeof t[k].root_path, "%s", hosts[i].root_path);
+        snprintf(t[k].initiator, sizeof t[k].initiator, "%s", hosts[i].initiator);
+        k++;
+    }
+    qsort(t, k, sizeof *t, cmp_mac);
+    return t;
+}
+
 int dhcp_server_set_inventory(struct dhcp_server *srv, const struct dhcp_inventory_host *hosts, size_t n)
 {
-    size_t n_res = 0;
-    for (size_t i = 0; i < n; i++)
+    size_t n_res = 0, n_san = 0;
+    for (size_t i = 0; i < n; i++) {
         n_res += hosts[i].address != 0;
+        n_san += hosts[i].root_path[0] != '\0';
+    }
     struct conf_reservation *by_mac = calloc(n_res ? n_res : 1, sizeof *by_mac);
     struct conf_reservation *by_addr = calloc(n_res ? n_res : 1, sizeof *by_addr);
     uint8_t(*known)[6] = calloc(n ? n : 1, 6);
-    if (!by_mac || !by_addr || !known) {
+    struct san_client *san = san_table(hosts, n, n_san);
+    if (!by_mac || !by_addr || !known || !san) {
         free(by_mac);
         free(by_addr);
         free(known);
+        free(san);
         return -ENOMEM;
     }
+    free(srv->san);
+    srv->san = san;
+    srv->n_san = n_san;
     size_t k = 0;
     for (size_t i = 0; i < n; i++) {
         memcpy(known[i], hosts[i].mac, 6);
@@ -656,11 +700,18 @@ static void set_destination(struct ctx *c, uint32_t yiaddr)
     r->src_addr = c->server_id;
 }
 
-#define ITEMS_MAX 12
+static void put_item(struct ctx *c, struct dhcp_builder *b, const struct opt_item *it)
+{
+    /* The flight recorder tells a root path only when it went out. */
+    if (dhcp_build_option(b, it->code, it->data, it->len) < 0 && it->code == OPT_ROOT_PATH)
+        c->root_path = NULL;
+}
+
+#define ITEMS_MAX 14
 
 /* Appends items: those the client asked for (option 55) in its order, then
  * the rest (RFC 2131 §4.3.1 lets the server add others). */
-static void put_items(const struct ctx *c, struct dhcp_builder *b, const struct opt_item *items, size_t n)
+static void put_items(struct ctx *c, struct dhcp_builder *b, const struct opt_item *items, size_t n)
 {
     bool done[ITEMS_MAX] = {false};
     size_t prl_len = 0;
@@ -668,12 +719,12 @@ static void put_items(const struct ctx *c, struct dhcp_builder *b, const struct 
     for (size_t i = 0; prl && i < prl_len; i++)
         for (size_t k = 0; k < n; k++)
             if (!done[k] && items[k].code == prl[i]) {
-                dhcp_build_option(b, items[k].code, items[k].data, items[k].len);
+                put_item(c, b, &items[k]);
                 done[k] = true;
             }
     for (size_t k = 0; k < n; k++)
         if (!done[k])
-            dhcp_build_option(b, items[k].code, items[k].data, items[k].len);
+            put_item(c, b, &items[k]);
 }
 
 /* PXE 2.1, the "PXEClient" vendor options (option 43): sub-option 6
@@ -735,6 +786,17 @@ static void put_parameters(struct ctx *c, struct dhcp_builder *b, bool boot)
         items[n++] = (struct opt_item){OPT_NTP, ntp, put_addrs(ntp, s->ntp, s->n_ntp)};
     if (c->res && c->res->hostname[0])
         items[n++] = (struct opt_item){OPT_HOSTNAME, c->res->hostname, strlen(c->res->hostname)};
+    /* RFC 2132 §3.19: "the path-name that contains the client's root
+     * disk" — for a SAN-booting host its RFC 4173 iSCSI URI, for iPXE and
+     * for the booted system alike. Option 203 is iPXE's initiator-iqn
+     * (site-specific range): only iPXE gets it. */
+    const struct san_client *san = san_client_for(c->srv, &c->client);
+    if (san) {
+        items[n++] = (struct opt_item){OPT_ROOT_PATH, san->root_path, strlen(san->root_path)};
+        c->root_path = san->root_path;
+        if (san->initiator[0] && c->plan.client == BOOT_CLIENT_IPXE)
+            items[n++] = (struct opt_item){OPT_ISCSI_INITIATOR, san->initiator, strlen(san->initiator)};
+    }
     if (boot) {
         /* UEFI 2.5+ §24.7.2: an HTTP boot client ignores an offer whose
          * option 60 is not "HTTPClient"; its boot file is a URL, so it
@@ -1084,6 +1146,8 @@ int dhcp_server_handle(struct dhcp_server *srv, const uint8_t *data, size_t len,
     memcpy(x->file, c.plan.filename, sizeof x->file);
     if (r == 1) {
         x->reply_type = reply->msg_type;
+        if (c.root_path)
+            snprintf(x->root_path, sizeof x->root_path, "%s", c.root_path);
         /* yiaddr sits at bytes 16..19 of every BOOTP message. */
         x->address = (uint32_t)reply->data[16] << 24 | (uint32_t)reply->data[17] << 16 |
                      (uint32_t)reply->data[18] << 8 | reply->data[19];

@@ -17,6 +17,7 @@
 
 #include "conf/conf.h"
 #include "boot/boot.h"
+#include "boot/san.h"
 #include "dhcp/dhcp_packet.h"
 #include "store/store.h"
 
@@ -99,11 +100,16 @@ int dhcp_server_set_conf(struct dhcp_server *srv, const struct conf *conf);
 /* The inventory as DHCP sees it: every MAC of every host record is a
  * known client (unknown_clients = ignore does not apply to it); a host
  * with a static address has it reserved, like a [reservation] (those
- * come first when both name a MAC). Replaces the previous set. */
+ * come first when both name a MAC). A SAN-booting host's MACs carry its
+ * root path (boot_san_dhcp): every reply to them has option 17, and
+ * those to iPXE option 203 with the initiator name too. Replaces the
+ * previous set. */
 struct dhcp_inventory_host {
     uint8_t mac[6];
     uint32_t address; /* 0: none */
     char name[CONF_NAME_MAX];
+    char root_path[BOOT_ROOT_PATH_MAX];  /* "": none */
+    char initiator[BOOT_ISCSI_NAME_MAX]; /* "": none */
 };
 int dhcp_server_set_inventory(struct dhcp_server *srv, const struct dhcp_inventory_host *hosts, size_t n);
 
@@ -141,6 +147,7 @@ struct dhcp_exchange {
     bool known;                 /* a [reservation] or a host record has this MAC */
     int32_t arch;
     char file[CONF_URL_MAX];    /* boot file handed out, "" = none */
+    char root_path[BOOT_ROOT_PATH_MAX]; /* option 17 handed out, "" = none */
     enum dhcp_drop drop;
     bool proxy;                 /* proxy mode: a reply carries boot information only */
     bool pxe_port;              /* it arrived on the PXE boot server port */

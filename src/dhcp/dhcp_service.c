@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "boot/san.h"
 #include "dhcp/dhcp_server.h"
 #include "lifecycle/discover.h"
 #include "lifecycle/lifecycle.h"
@@ -254,7 +255,8 @@ static void record_exchange(const struct dhcp_server *srv)
     }
     static const char *const clients[] = {"plain", "pxe", "http", "ipxe"};
     const char *client = (unsigned)x.client < 4 ? clients[x.client] : "plain";
-    char addr[IPV4_STRLEN], gi[IPV4_STRLEN], file[CONF_URL_MAX * 2], data[CONF_URL_MAX * 2 + 256];
+    char addr[IPV4_STRLEN], gi[IPV4_STRLEN], file[CONF_URL_MAX * 2], root[BOOT_ROOT_PATH_MAX * 2];
+    char data[CONF_URL_MAX * 2 + BOOT_ROOT_PATH_MAX * 2 + 256];
     format_ipv4(x.address, addr);
     format_ipv4(x.giaddr, gi);
     /* The boot file comes from the config, but may hold a quote. */
@@ -268,6 +270,11 @@ static void record_exchange(const struct dhcp_server *srv)
         n += snprintf(data + n, sizeof data - (size_t)n, ",\"arch\":%d", x.arch);
     if (file[0] && n < (int)sizeof data)
         n += snprintf(data + n, sizeof data - (size_t)n, ",\"file\":\"%s\"", file);
+    /* Checked against the san_uri class before it reached DHCP. */
+    log_escape(root, sizeof root, x.root_path, strlen(x.root_path));
+    log_json_safe(root, '_');
+    if (root[0] && n < (int)sizeof data)
+        n += snprintf(data + n, sizeof data - (size_t)n, ",\"root_path\":\"%s\"", root);
     if (x.giaddr && n < (int)sizeof data)
         n += snprintf(data + n, sizeof data - (size_t)n, ",\"giaddr\":\"%s\"", gi);
     if (x.drop != DHCP_DROP_NONE && n < (int)sizeof data)
@@ -447,11 +454,21 @@ fail:
 struct inv_acc {
     struct dhcp_inventory_host *v;
     size_t n, cap;
+    const struct conf *conf;
+    struct store *store;
 };
 
 static int take_host(const struct host *h, void *arg)
 {
     struct inv_acc *a = arg;
+    /* A SAN-booting host's root path goes with every MAC of it. */
+    struct boot_san san;
+    char err[256], name[2 * HOST_NAME_MAX_LEN];
+    int san_r = boot_san_dhcp(a->conf, a->store, h, &san, err, sizeof err);
+    if (san_r < 0) {
+        log_escape(name, sizeof name, h->name, strlen(h->name));
+        log_warn("dhcp", "host %s: no root path (option 17): %s", name, err);
+    }
     for (size_t i = 0; i < h->n_macs; i++) {
         if (a->n == a->cap) {
             size_t cap = a->cap ? a->cap * 2 : 64;
@@ -466,6 +483,9 @@ static int take_host(const struct host *h, void *arg)
         /* The static address belongs to the boot (first) MAC only. */
         e->address = i == 0 ? h->address : 0;
         snprintf(e->name, sizeof e->name, "%s", h->name);
+        /* boot_san_dhcp returns 1 only for a root path that fits. */
+        snprintf(e->root_path, sizeof e->root_path, "%.*s", BOOT_ROOT_PATH_MAX - 1, san_r == 1 ? san.uri : "");
+        snprintf(e->initiator, sizeof e->initiator, "%s", san_r == 1 ? san.initiator : "");
     }
     return 0;
 }
@@ -477,7 +497,7 @@ static void refresh_inventory(struct dhcp_service *svc)
     svc->inventory_gen = store_hosts_generation(svc->store);
     if (store_hosts_stamp(svc->store, &stamp) < 0 || (svc->inventory_loaded && stamp == svc->inventory_stamp))
         return;
-    struct inv_acc a = {0};
+    struct inv_acc a = {.conf = svc->conf, .store = svc->store};
     if (store_host_list(svc->store, NULL, take_host, &a) == 0 && dhcp_server_set_inventory(svc->srv, a.v, a.n) == 0) {
         svc->inventory_stamp = stamp;
         svc->inventory_loaded = true;

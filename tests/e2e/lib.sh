@@ -498,3 +498,47 @@ midwife_cli() {
   fi
   printf '%s\n' "$out"
 }
+
+# --- iSCSI target (Debian's tgt) ---------------------------------------------
+
+TGT_NS=""
+TGT_PORT=""
+TGT_PID=""
+
+# tgt_start NS PORTAL LOG: tgtd inside NS serving iSCSI at PORTAL
+# (ADDR:PORT, an address NS has), output to LOG. Its management socket,
+# /var/run/tgtd/socket.N, lives in the host's file system: N (TGT_PORT) is
+# this run's own, so it never meets a system tgtd (N = 0) or another run.
+# Sets TGT_PID (killed at exit); call tgt_stop before the end.
+tgt_start() {
+  local ns=$1 portal=$2 out=$3
+  need_cmd tgtd tgtadm
+  TGT_NS=$ns
+  TGT_PORT=$((10000 + $$ % 20000)) # tgtd takes 0..32767
+  mkdir -p /var/run/tgtd
+  rm -f "/var/run/tgtd/socket.$TGT_PORT" "/var/run/tgtd/socket.$TGT_PORT.lock"
+  bg_start "$ns" "$out" tgtd -f -C "$TGT_PORT" --iscsi "portal=$portal"
+  TGT_PID=$BG_PID
+  wait_for 10 "tgtd's management socket" tgt_adm --mode target --op show ||
+    { sed 's/^/  tgtd| /' "$out" >&2; fail "tgtd did not come up"; }
+}
+
+# tgt_adm ARGS...: tgtadm against our tgtd (iSCSI driver).
+tgt_adm() {
+  with_timeout 10 ip netns exec "$TGT_NS" tgtadm -C "$TGT_PORT" --lld iscsi "$@"
+}
+
+# tgt_stop: asks tgtd to exit (KILL after 5 s) and removes its socket files.
+tgt_stop() {
+  [ -n "$TGT_PID" ] || return 0
+  tgt_adm --mode system --op delete >/dev/null 2>&1 || kill -TERM "$TGT_PID" 2>/dev/null
+  for _ in $(seq 25); do
+    kill -0 "$TGT_PID" 2>/dev/null || break
+    sleep 0.2
+  done
+  kill -KILL "$TGT_PID" 2>/dev/null
+  wait "$TGT_PID" 2>/dev/null
+  forget_pid "$TGT_PID"
+  TGT_PID=""
+  rm -f "/var/run/tgtd/socket.$TGT_PORT" "/var/run/tgtd/socket.$TGT_PORT.lock"
+}

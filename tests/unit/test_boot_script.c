@@ -306,6 +306,9 @@ static void chain_sanboot_and_local_builds_render_their_command(void **state)
                   "#!ipxe\n# midwife: host node1, build debian v3 (sanboot)\n"
                   "vcreate --tag 5 net0 && ifconf net0-5 || echo midwife: iPXE did not join VLAN 5, "
                   "continuing untagged\n"
+                  "set initiator-iqn iqn.2026-12.midwife:node1\n"
+                  "iseq x${root-path} xiscsi:192.0.2.9::3260:0:iqn.2000-01.com.example:disk1 && sanboot ||\n"
+                  "iseq x${root-path} x || sanunhook ||\n"
                   "sanboot iscsi:192.0.2.9::3260:0:iqn.2000-01.com.example:disk1\n");
 
     f.build.kind = BUILD_LOCAL;
@@ -407,7 +410,46 @@ static void san_uri_outside_rfc_4173_is_refused(void **state)
     char *out = render(&f, true, true, &r, err, sizeof err);
     assert_int_equal(r, -EINVAL);
     assert_null(out);
-    assert_string_equal(err, "sanboot.ipxe:6: value of 'san_uri' refused: byte 0x0a is not allowed");
+    assert_string_equal(err, "sanboot.ipxe:9: value of 'san_uri' refused: byte 0x0a is not allowed");
+}
+
+/* The host's vars pick its target and initiator; an unknown host boots
+ * the build's URI under iPXE's own initiator name; a refused var fails
+ * the render with the reason. */
+static void sanboot_script_is_per_host(void **state)
+{
+    (void)state;
+    struct fixture f;
+    linux_build(&f);
+    f.build.kind = BUILD_SANBOOT;
+    f.build.n_files = 0;
+    f.build.cmdline[0] = '\0';
+    snprintf(f.build.san_uri, sizeof f.build.san_uri, "iscsi:192.0.2.9::3260:1:");
+    char vars[] = "{\"iscsi_target\":\"iqn.2001-04.com.example:node1-root\","
+                  "\"iscsi_initiator\":\"iqn.2001-04.com.example:node1\"}";
+    f.host.vars = vars;
+    expect_script(&f, true, true, "per-host",
+                  "#!ipxe\n# midwife: host node1, build debian v3 (sanboot)\n"
+                  "set initiator-iqn iqn.2001-04.com.example:node1\n"
+                  "iseq x${root-path} xiscsi:192.0.2.9::3260:1:iqn.2001-04.com.example:node1-root && sanboot ||\n"
+                  "iseq x${root-path} x || sanunhook ||\n"
+                  "sanboot iscsi:192.0.2.9::3260:1:iqn.2001-04.com.example:node1-root\n");
+
+    snprintf(f.build.san_uri, sizeof f.build.san_uri, "iscsi:192.0.2.9::3260:1:iqn.2001-04.com.example:shared");
+    expect_script(&f, false, true, "unknown host",
+                  "#!ipxe\n# midwife: unknown host 52-54-00-12-34-56, build debian v3 (sanboot)\n"
+                  "iseq x${root-path} xiscsi:192.0.2.9::3260:1:iqn.2001-04.com.example:shared && sanboot ||\n"
+                  "iseq x${root-path} x || sanunhook ||\n"
+                  "sanboot iscsi:192.0.2.9::3260:1:iqn.2001-04.com.example:shared\n");
+
+    char bad[] = "{\"iscsi_initiator\":\"iqn.2001-04.com.example:node1 || shell\"}";
+    f.host.vars = bad;
+    char err[256];
+    int r;
+    char *out = render(&f, true, true, &r, err, sizeof err);
+    assert_int_equal(r, -EINVAL);
+    assert_null(out);
+    assert_string_equal(err, "host node1: var iscsi_initiator refused: byte 0x20 is not allowed in an iSCSI name");
 }
 
 static void duplicate_module_names_refused(void **state)
@@ -583,6 +625,7 @@ int main(void)
         cmocka_unit_test(unknown_host_gets_default_build_or_exit),
         cmocka_unit_test(injection_attempts_are_refused_with_template_and_line),
         cmocka_unit_test(san_uri_outside_rfc_4173_is_refused),
+        cmocka_unit_test(sanboot_script_is_per_host),
         cmocka_unit_test(duplicate_module_names_refused),
         cmocka_unit_test(override_dir_template_is_used_and_others_stay_built_in),
         cmocka_unit_test(override_template_error_names_file_and_line),

@@ -563,6 +563,84 @@ static void inventory_hosts_are_known_and_get_their_static_address(void **state)
     assert_int_equal(handle(f, NOW), 0);
 }
 
+/* A SAN-booting host's MACs get its root path (option 17) in every
+ * reply, byte for byte; iPXE also gets the initiator name (option 203),
+ * other clients never; a MAC without one gets neither. */
+static void san_host_gets_root_path_and_ipxe_its_initiator(void **state)
+{
+    struct fx *f = *state;
+    static const char root[] = "iscsi:10.213.0.9::3260:1:iqn.2026-12.lab:disk-7";
+    static const char iqn[] = "iqn.2026-12.midwife:san-7";
+    static const uint8_t MAC_SAN[6] = {0x52, 0x54, 0x00, 0x5a, 0x00, 0x07};
+    struct dhcp_inventory_host inv[] = {
+        {.mac = {0x52, 0x54, 0x00, 0xaa, 0x00, 0x01}, .name = "plain-record"},
+        {.mac = {0x52, 0x54, 0x00, 0x5a, 0x00, 0x07}, .name = "san-7"},
+    };
+    snprintf(inv[1].root_path, sizeof inv[1].root_path, "%s", root);
+    snprintf(inv[1].initiator, sizeof inv[1].initiator, "%s", iqn);
+    assert_int_equal(dhcp_server_set_inventory(f->srv, inv, 2), 0);
+
+    /* iPXE: OFFER and ACK both carry 17 and 203 next to the script. */
+    static const uint8_t enc[] = {0xb1, 1, 1};
+    static const uint8_t types[] = {DHCPDISCOVER, DHCPREQUEST};
+    for (size_t t = 0; t < sizeof types; t++) {
+        uint8_t type = types[t];
+        req_begin(&f->req, type, MAC_SAN, 7);
+        req_opt(&f->req, OPT_USER_CLASS, "iPXE", 4);
+        req_opt(&f->req, OPT_IPXE_ENCAP, enc, 3);
+        if (type == DHCPREQUEST) {
+            req_opt_addr(&f->req, OPT_SERVER_ID, ip("10.213.0.1"));
+            req_opt_addr(&f->req, OPT_REQUESTED_ADDR, yiaddr(f));
+        }
+        req_end(&f->req);
+        assert_int_equal(handle(f, NOW), 1);
+        assert_int_equal(reply_type(f), type == DHCPDISCOVER ? DHCPOFFER : DHCPACK);
+        size_t n;
+        const uint8_t *v = reply_opt(f->reply.data, f->reply.len, OPT_ROOT_PATH, &n);
+        assert_non_null(v);
+        assert_int_equal(n, sizeof root - 1);
+        assert_memory_equal(v, root, n);
+        v = reply_opt(f->reply.data, f->reply.len, OPT_ISCSI_INITIATOR, &n);
+        assert_non_null(v);
+        assert_int_equal(n, sizeof iqn - 1);
+        assert_memory_equal(v, iqn, n);
+        assert_non_null(reply_opt(f->reply.data, f->reply.len, OPT_BOOTFILE, &n));
+        struct dhcp_exchange x;
+        dhcp_server_last_exchange(f->srv, &x);
+        assert_string_equal(x.root_path, root);
+    }
+    /* The booted system (a plain client, same MAC): the root path only. */
+    req_begin(&f->req, DHCPDISCOVER, MAC_SAN, 8);
+    req_end(&f->req);
+    assert_int_equal(handle(f, NOW), 1);
+    size_t n;
+    const uint8_t *v = reply_opt(f->reply.data, f->reply.len, OPT_ROOT_PATH, &n);
+    assert_non_null(v);
+    assert_memory_equal(v, root, n);
+    assert_null(reply_opt(f->reply.data, f->reply.len, OPT_ISCSI_INITIATOR, &n));
+    /* Another host record, and a MAC midwife does not know: neither. */
+    for (int i = 0; i < 2; i++) {
+        req_begin(&f->req, DHCPDISCOVER, i ? MAC_B : MAC_A, 9);
+        req_opt(&f->req, OPT_USER_CLASS, "iPXE", 4);
+        req_end(&f->req);
+        assert_int_equal(handle(f, NOW), 1);
+        assert_null(reply_opt(f->reply.data, f->reply.len, OPT_ROOT_PATH, &n));
+        assert_null(reply_opt(f->reply.data, f->reply.len, OPT_ISCSI_INITIATOR, &n));
+        struct dhcp_exchange x;
+        dhcp_server_last_exchange(f->srv, &x);
+        assert_string_equal(x.root_path, "");
+    }
+    /* A later inventory without it takes it away. */
+    inv[1].root_path[0] = '\0';
+    assert_int_equal(dhcp_server_set_inventory(f->srv, inv, 2), 0);
+    req_begin(&f->req, DHCPDISCOVER, MAC_SAN, 10);
+    req_opt(&f->req, OPT_USER_CLASS, "iPXE", 4);
+    req_end(&f->req);
+    assert_int_equal(handle(f, NOW), 1);
+    assert_null(reply_opt(f->reply.data, f->reply.len, OPT_ROOT_PATH, &n));
+    assert_null(reply_opt(f->reply.data, f->reply.len, OPT_ISCSI_INITIATOR, &n));
+}
+
 /* The birth's cleanup: a MAC's leases but one are forgotten. */
 static void forget_mac_keeps_one_lease_and_frees_the_rest(void **state)
 {
@@ -746,6 +824,7 @@ int main(void)
         T(option82_is_echoed_and_recorded),
         T(reservation_gets_fixed_address_and_hostname),
         T(inventory_hosts_are_known_and_get_their_static_address),
+        T(san_host_gets_root_path_and_ipxe_its_initiator),
         T(forget_mac_keeps_one_lease_and_frees_the_rest),
         T(discover_honours_free_requested_address),
         T(decline_quarantines_address),
