@@ -204,7 +204,7 @@ static void http_boot_discover_gets_proxy_offer_with_url(void **state)
     assert_int_equal(handle(f), 1);
     assert_int_equal(reply_type(f), DHCPOFFER);
     assert_int_equal(get32be(f->reply.data + 16), 0); /* yiaddr */
-    size_t n;
+    size_t n = 0;
     const uint8_t *v = opt(f, OPT_VENDOR_CLASS, &n);
     assert_non_null(v);
     assert_int_equal(n, 10);
