@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs every end-to-end test (tests/e2e/test_*.sh) against MIDWIFE_BINARY.
 # The VM tests (test_*_vm.sh, slow, one core per VM under TCG; http_boot_vm
-# runs two VMs side by side) start first in
-# the background; the fast client tests run one after another meanwhile.
+# runs two VMs side by side) run in the background, VM_JOBS (2) at a time;
+# the fast client tests run one after another meanwhile.
 # Prints one line per test and ends with "e2e: N passed, M failed".
 #
 # Usage: tests/e2e/run.sh MIDWIFE_BINARY [TEST_NAME...]
@@ -34,7 +34,6 @@ logdir=${E2E_LOG_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/mwt-e2e-logs.XXXXXX")}
 mkdir -p "$logdir"
 passed=0 failed=0 skipped=0
 failed_names=()
-bg_pids=() bg_names=() bg_start=()
 
 # The kernel and initrd are shared: fetch once, before tests run in parallel.
 for t in "${tests[@]}"; do
@@ -60,18 +59,34 @@ report() { # NAME STATUS SECONDS
 # Whole-test limits: generous, but bounded.
 limit_for() { case $1 in *agent_vm.sh) echo 900 ;; *_vm.sh) echo 600 ;; *) echo 300 ;; esac; }
 
-serial=()
+serial=() vms=()
 for t in "${tests[@]}"; do
   [ -f "$t" ] || { echo "e2e: no such test: $t" >&2; failed=$((failed + 1)); continue; }
   case $t in
-    *_vm.sh)
-      name=$(basename "$t" .sh)
-      timeout --kill-after=10 "$(limit_for "$t")" "$t" "$midwife" >"$logdir/$name.log" 2>&1 &
-      bg_pids+=($!) bg_names+=("$name") bg_start+=("$SECONDS")
-      ;;
+    *_vm.sh) vms+=("$t") ;;
     *) serial+=("$t") ;;
   esac
 done
+
+# The VM tests run in the background, at most VM_JOBS at a time (default
+# 2: one emulated CPU per core), each leaving NAME.rc and NAME.secs.
+VM_JOBS=${VM_JOBS:-2}
+run_vms() {
+  local t name
+  for t in "${vms[@]}"; do
+    while [ "$(jobs -rp | wc -l)" -ge "$VM_JOBS" ]; do wait -n; done
+    name=$(basename "$t" .sh)
+    (
+      start=$SECONDS
+      timeout --kill-after=10 "$(limit_for "$t")" "$t" "$midwife" >"$logdir/$name.log" 2>&1
+      echo $? >"$logdir/$name.rc"
+      echo $((SECONDS - start)) >"$logdir/$name.secs"
+    ) &
+  done
+  wait
+}
+run_vms &
+vm_runner=$!
 
 for t in "${serial[@]}"; do
   name=$(basename "$t" .sh)
@@ -80,9 +95,10 @@ for t in "${serial[@]}"; do
   report "$name" $? $((SECONDS - start))
 done
 
-for i in "${!bg_pids[@]}"; do
-  wait "${bg_pids[$i]}"
-  report "${bg_names[$i]}" $? $((SECONDS - bg_start[i]))
+wait "$vm_runner"
+for t in "${vms[@]}"; do
+  name=$(basename "$t" .sh)
+  report "$name" "$(cat "$logdir/$name.rc" 2>/dev/null || echo 1)" "$(cat "$logdir/$name.secs" 2>/dev/null || echo 0)"
 done
 
 summary="e2e: $passed passed, $failed failed"
