@@ -169,7 +169,8 @@ static void json_safe_copy(char *dst, size_t cap, const char *src)
 }
 
 /* Starts the record of a file response: who (the MAC midwife leased the
- * peer's address to), what (the blob's build and role). */
+ * peer's address to; in proxy mode the MAC whose boot a script served to
+ * that address was bound to), what (the blob's build and role). */
 static void fetch_begin(struct conn *c, bool program, const char *name, const char *sha, uint64_t bytes, bool range)
 {
     struct lifecycle *lc = lifecycle_current();
@@ -181,10 +182,13 @@ static void fetch_begin(struct conn *c, bool program, const char *name, const ch
      * lease to anyone could not be told apart from any other, so it is
      * only counted. */
     struct store_lease l;
-    if (store_lease_get(c->svc->store, c->peer_addr, &l) < 0 || l.hwtype != 1 || l.hwaddr_len != 6)
+    uint8_t mac[6];
+    if (store_lease_get(c->svc->store, c->peer_addr, &l) == 0 && l.hwtype == 1 && l.hwaddr_len == 6)
+        memcpy(mac, l.hwaddr, 6);
+    else if (lifecycle_proxy_mac_at(lc, c->peer_addr, mac) < 0) /* proxy mode: the other server's lease */
         return;
     memset(f, 0, sizeof *f);
-    memcpy(f->mac, l.hwaddr, 6);
+    memcpy(f->mac, mac, 6);
     f->has_mac = true;
     f->active = true;
     f->program = program;

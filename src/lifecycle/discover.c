@@ -310,6 +310,51 @@ static int64_t proxy_answered_ago(const uint8_t mac[6], int64_t now_ms)
     return -1;
 }
 
+/* Proxy mode: the address each bound boot asked from, so the files it
+ * fetches next can be told to be that machine's (there is no lease of
+ * midwife's to tell it). Same sets-and-ways table as above. */
+struct proxy_addr_slot {
+    uint32_t addr;
+    uint8_t mac[6];
+    int64_t at_ms;
+};
+static struct proxy_addr_slot proxy_addrs[PROXY_SEEN_SETS][PROXY_SEEN_WAYS];
+
+static struct proxy_addr_slot *proxy_addr_set(uint32_t addr)
+{
+    return proxy_addrs[(addr * 2654435761u) % PROXY_SEEN_SETS];
+}
+
+static void proxy_addr_bound(uint32_t addr, const uint8_t mac[6], int64_t now_ms)
+{
+    struct proxy_addr_slot *set = proxy_addr_set(addr), *r = NULL;
+    for (int w = 0; w < PROXY_SEEN_WAYS && !r; w++)
+        if (set[w].at_ms && set[w].addr == addr)
+            r = &set[w];
+    if (!r) {
+        r = &set[0];
+        for (int w = 1; w < PROXY_SEEN_WAYS; w++)
+            if (set[w].at_ms < r->at_ms)
+                r = &set[w];
+    }
+    r->addr = addr;
+    memcpy(r->mac, mac, 6);
+    r->at_ms = now_ms;
+}
+
+int lifecycle_proxy_mac_at(struct lifecycle *lc, uint32_t addr, uint8_t mac[6])
+{
+    (void)lc;
+    const struct proxy_addr_slot *set = proxy_addr_set(addr);
+    int64_t now = lifecycle_now_ms();
+    for (int w = 0; w < PROXY_SEEN_WAYS; w++)
+        if (set[w].at_ms && set[w].addr == addr && now - set[w].at_ms <= (int64_t)LIFECYCLE_PROXY_BOOT_S * 1000) {
+            memcpy(mac, set[w].mac, 6);
+            return 0;
+        }
+    return -ENOENT;
+}
+
 /* The [subnet] whose network holds addr as a host address, or NULL. */
 static const struct conf_subnet *subnet_of_host(const struct conf *conf, uint32_t addr)
 {
@@ -343,6 +388,7 @@ static bool may_start_boot(struct lifecycle *lc, const struct script_ask *ask, c
         }
         snprintf(bound, boundlen, "boot script served to %s on subnet %s (proxy mode, PXE DHCP answered %lld s ago)",
                  a, s->name, (long long)(ago / 1000));
+        proxy_addr_bound(ask->peer, ask->mac, lifecycle_now_ms());
         return true;
     }
     /* The lease at the asking address must be this MAC's: a machine may

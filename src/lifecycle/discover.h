@@ -41,6 +41,13 @@ struct script_ask {
 #define LIFECYCLE_PROXY_SEEN_S 300
 void lifecycle_proxy_answered(struct lifecycle *lc, const uint8_t mac[6]);
 
+/* Proxy mode: the MAC whose boot was bound to a script asked from addr in
+ * the last LIFECYCLE_PROXY_BOOT_S seconds (0), else -ENOENT. What the
+ * flight recorder uses instead of a lease to tell whose files an address
+ * fetches. */
+#define LIFECYCLE_PROXY_BOOT_S 3600
+int lifecycle_proxy_mac_at(struct lifecycle *lc, uint32_t addr, uint8_t mac[6]);
+
 /* The script for ask into a malloc'd *out; same errors as
  * boot_script_for (-ENOENT no such build, -EINVAL template or value). */
 int lifecycle_script_for(struct lifecycle *lc, const struct script_ask *ask, char **out, size_t *outlen, char *err,

@@ -246,7 +246,10 @@ boot_vm() { # NAME MAC TAP
       { show_logs "$serial"; fail "http: snponly.efi was not fetched over HTTP"; }
     pass "http: UEFI HTTP Boot took midwife's proxy offer (a URL) with dnsmasq's address, then iPXE's script"
   fi
-  pass "$name: address from dnsmasq, proxy offer and a bound boot token from midwife"
+  # No lease of midwife's names the address: the bound boot does.
+  events "$mac" http.file | grep -q '"role":"kernel"' ||
+    { show_logs "$serial"; fail "$name: the kernel fetch was not recorded for $mac"; }
+  pass "$name: address from dnsmasq, proxy offer and a bound boot token from midwife; its fetches recorded"
 }
 
 # Events reach the store within 25 ms of being recorded; wait for the

@@ -3,6 +3,7 @@
  * where the lease is another server's, at an address on a [subnet]
  * network soon after midwife's proxy answer to that MAC. Real store, no
  * event loop. */
+#include <errno.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -152,6 +153,35 @@ static void proxy_answer_to_another_mac_does_not_count(void **state)
     assert_false(script_started_boot(mac, ON_LAB));
 }
 
+/* A bound proxy-mode boot tells the flight recorder whose the address is
+ * (no lease of midwife's says so); an address no boot was bound to stays
+ * nobody's, and a later boot from it takes it over. */
+static void proxy_boot_binds_its_address_for_the_recorder(void **state)
+{
+    (void)state;
+    static const uint8_t mac[6] = {0x52, 0x54, 0x00, 0x10, 0x00, 0x06};
+    static const uint8_t mac2[6] = {0x52, 0x54, 0x00, 0x10, 0x00, 0x07};
+    /* An address no other test asks from (the table outlives a test). */
+    const uint32_t here = ON_LAB + 10;
+    uint8_t got[6];
+    make_host("p6", mac);
+    make_host("p7", mac2);
+    assert_int_equal(lifecycle_proxy_mac_at(lc, here, got), -ENOENT);
+    lifecycle_proxy_answered(lc, mac);
+    assert_true(script_started_boot(mac, here));
+    assert_int_equal(lifecycle_proxy_mac_at(lc, here, got), 0);
+    assert_memory_equal(got, mac, 6);
+    assert_int_equal(lifecycle_proxy_mac_at(lc, here + 1, got), -ENOENT);
+    /* No bound boot (no proxy answer): the address is not handed over. */
+    assert_false(script_started_boot(mac2, here));
+    assert_int_equal(lifecycle_proxy_mac_at(lc, here, got), 0);
+    assert_memory_equal(got, mac, 6);
+    lifecycle_proxy_answered(lc, mac2);
+    assert_true(script_started_boot(mac2, here));
+    assert_int_equal(lifecycle_proxy_mac_at(lc, here, got), 0);
+    assert_memory_equal(got, mac2, 6);
+}
+
 static void full_mode_needs_midwifes_bound_lease(void **state)
 {
     (void)state;
@@ -177,6 +207,7 @@ int main(void)
         T(proxy_mode_needs_a_recent_proxy_answer),
         T(proxy_mode_needs_an_address_on_a_subnet),
         T(proxy_answer_to_another_mac_does_not_count),
+        T(proxy_boot_binds_its_address_for_the_recorder),
         T(full_mode_needs_midwifes_bound_lease),
     };
 #undef T
