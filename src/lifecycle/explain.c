@@ -593,6 +593,8 @@ static void frontier_dhcp(struct diag *g)
     const struct event *ev = at(g, idx);
     char t[40], addr[FIELD_SHOWN], file[FIELD_SHOWN], arch[64];
     ev_field(ev, "address", "an address", addr, sizeof addr);
+    if (ev_field_is(ev, "address", "0.0.0.0")) /* proxy mode: no address is ours to give */
+        snprintf(addr, sizeof addr, "its boot information (a proxy offer; the address is another server's)");
     ago(t, sizeof t, g->in->now_ms, ev->ts_ms);
     struct text s, v;
     if (!a->netboot) {

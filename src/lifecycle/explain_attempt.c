@@ -122,7 +122,8 @@ bool ev_field_is(const struct event *ev, const char *key, const char *want)
 static int success_stage(const struct event *ev, json_t *d)
 {
     bool failed = ev->status == EVENT_FAIL || jstr(d, "error", NULL);
-    if (ev_kind_is(ev, "dhcp.ack"))
+    /* In proxy mode midwife's whole DHCP answer is an offer. */
+    if (ev_kind_is(ev, "dhcp.ack") || (ev_kind_is(ev, "dhcp.offer") && jbool(d, "proxy")))
         return ST_DHCP;
     if (ev_kind_is(ev, "tftp.done")) {
         if (jstr_is(d, "role", "script"))
@@ -330,11 +331,14 @@ static void track_dhcp(struct attempt *a, const struct event *ev, json_t *d, lon
         a->arch = arch;
     if (ev_kind_is(ev, "dhcp.discover")) {
         a->last_discover = i;
-    } else if (ev_kind_is(ev, "dhcp.offer")) {
+    } else if (ev_kind_is(ev, "dhcp.offer") && !jbool(d, "proxy")) {
         if (a->unanswered_offers++ == 0)
             a->first_unanswered_offer = i;
         a->last_offer = i;
-    } else if (ev_kind_is(ev, "dhcp.ack")) {
+    } else if (ev_kind_is(ev, "dhcp.ack") || ev_kind_is(ev, "dhcp.offer")) {
+        /* A proxy offer (proxy mode) is the whole of midwife's answer: the
+         * client takes its address from the other server and asks us no
+         * more, so it counts as an ACK does. */
         a->last_answer = i;
         a->unanswered_offers = 0;
         a->naks_since_ack = 0;

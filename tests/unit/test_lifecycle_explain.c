@@ -172,6 +172,16 @@ static const struct scenario scenarios[] = {
      0, FIND_OFFER_NO_REQUEST, "offer-no-request", {"offered 10.1.0.50 4 times", "12 s ago", "never requested"},
      {"second DHCP server", "relay", "VLAN"}, -12},
 
+    /* Proxy mode: the offer is all midwife says; the address comes from
+     * the other server. Not an offer nobody requested: the boot went on. */
+    {"proxy_offers_are_answers",
+     {{-400, "dhcp.discover", INFER, J({"client": "pxe"})},
+      {-400, "dhcp.offer", INFER, J({"client": "pxe", "address": "0.0.0.0", "proxy": true, "file": "undionly.kpxe"})},
+      {-300, "dhcp.discover", INFER, J({"client": "pxe"})},
+      {-300, "dhcp.offer", INFER, J({"client": "pxe", "address": "0.0.0.0", "proxy": true, "file": "undionly.kpxe"})}},
+     0, FIND_STALLED, "stalled", {"its boot information (a proxy offer", "the boot file undionly.kpxe", "never fetched"},
+     {}, -300},
+
     {"one_old_offer_never_requested",
      {{-400, "dhcp.discover", INFER, J({"client": "pxe"})},
       {-400, "dhcp.offer", INFER, J({"client": "pxe", "address": "10.1.0.50"})}},
