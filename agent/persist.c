@@ -20,6 +20,7 @@
 
 #include "http.h"
 #include "util/log.h"
+#include "util/errmsg.h"
 
 #define WALK_DEPTH_MAX 64
 #define WALK_ENTRIES_MAX 100000
@@ -34,16 +35,6 @@ size_t persist_paths(const json_t *doc, const char **paths, size_t max)
             paths[n++] = p;
     }
     return n;
-}
-
-static int errf(char *err, size_t errlen, int code, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-static int errf(char *err, size_t errlen, int code, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return code;
 }
 
 /* The same rule as the document's persist paths: absolute, no empty,

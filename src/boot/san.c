@@ -8,16 +8,7 @@
 #include <jansson.h>
 
 #include "boot/template.h"
-
-static int failf(char *err, size_t errlen, int code, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-static int failf(char *err, size_t errlen, int code, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return code;
-}
+#include "util/errmsg.h"
 
 static bool refuse(char *why, size_t whylen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static bool refuse(char *why, size_t whylen, const char *fmt, ...)
@@ -141,7 +132,7 @@ static int host_var(const struct host *host, json_t *vars, const char *key, cons
     if (!v)
         return 0;
     if (!json_is_string(v))
-        return failf(err, errlen, -EINVAL, "host %s: var %s is not a string", host->name, key);
+        return errf(err, errlen, -EINVAL, "host %s: var %s is not a string", host->name, key);
     *out = json_string_value(v);
     return 0;
 }
@@ -154,7 +145,7 @@ static int host_iscsi_vars(const struct host *host, struct boot_san *out, const 
         vars = json_loads(host->vars, 0, NULL);
         if (!json_is_object(vars)) {
             json_decref(vars);
-            return failf(err, errlen, -EINVAL, "host %s: vars are not a JSON object", host->name);
+            return errf(err, errlen, -EINVAL, "host %s: vars are not a JSON object", host->name);
         }
     }
     const char *target, *initiator;
@@ -166,33 +157,33 @@ static int host_iscsi_vars(const struct host *host, struct boot_san *out, const 
         goto out;
     if (!out->iscsi) {
         if (target || initiator)
-            r = failf(err, errlen, -EINVAL, "host %s: var %s needs an iscsi: SAN URI, and %s has %.100s", host->name,
+            r = errf(err, errlen, -EINVAL, "host %s: var %s needs an iscsi: SAN URI, and %s has %.100s", host->name,
                       target ? "iscsi_target" : "iscsi_initiator", what, build_uri);
         goto out;
     }
     long at = iscsi_target_offset(build_uri);
     if (target) {
         if (!boot_iscsi_name_valid(target, why, sizeof why)) {
-            r = failf(err, errlen, -EINVAL, "host %s: var iscsi_target refused: %s", host->name, why);
+            r = errf(err, errlen, -EINVAL, "host %s: var iscsi_target refused: %s", host->name, why);
             goto out;
         }
         if (at < 0) {
-            r = failf(err, errlen, -EINVAL, "%s: san_uri is not of the form iscsi:SERVER:[6]:[PORT]:[LUN]:TARGET",
+            r = errf(err, errlen, -EINVAL, "%s: san_uri is not of the form iscsi:SERVER:[6]:[PORT]:[LUN]:TARGET",
                       what);
             goto out;
         }
         if (snprintf(out->uri, sizeof out->uri, "%.*s%s", (int)at, build_uri, target) >= (int)sizeof out->uri) {
-            r = failf(err, errlen, -EINVAL, "host %s: the SAN URI with its iscsi_target is too long", host->name);
+            r = errf(err, errlen, -EINVAL, "host %s: the SAN URI with its iscsi_target is too long", host->name);
             goto out;
         }
     } else if (at >= 0 && build_uri[at] == '\0') {
-        r = failf(err, errlen, -EINVAL, "%s: its san_uri names no target and host %s has no iscsi_target var", what,
+        r = errf(err, errlen, -EINVAL, "%s: its san_uri names no target and host %s has no iscsi_target var", what,
                   host->name);
         goto out;
     }
     if (initiator) {
         if (!boot_iscsi_name_valid(initiator, why, sizeof why)) {
-            r = failf(err, errlen, -EINVAL, "host %s: var iscsi_initiator refused: %s", host->name, why);
+            r = errf(err, errlen, -EINVAL, "host %s: var iscsi_initiator refused: %s", host->name, why);
             goto out;
         }
         snprintf(out->initiator, sizeof out->initiator, "%s", initiator);
@@ -205,7 +196,7 @@ static int host_iscsi_vars(const struct host *host, struct boot_san *out, const 
             out->initiator[n++] = *p == '_' ? '-' : (*p >= 'A' && *p <= 'Z') ? (char)(*p - 'A' + 'a') : *p;
         out->initiator[n] = '\0';
         if (!boot_iscsi_name_valid(out->initiator, why, sizeof why)) {
-            r = failf(err, errlen, -EINVAL, "host %s: no usable default initiator name (%s): set var iscsi_initiator",
+            r = errf(err, errlen, -EINVAL, "host %s: no usable default initiator name (%s): set var iscsi_initiator",
                       host->name, why);
             goto out;
         }
@@ -222,11 +213,11 @@ int boot_san_for(const struct host *host, const struct build *build, struct boot
 {
     memset(out, 0, sizeof *out);
     if (!build || build->kind != BUILD_SANBOOT)
-        return failf(err, errlen, -EINVAL, "not a sanboot build");
+        return errf(err, errlen, -EINVAL, "not a sanboot build");
     char what[BUILD_NAME_MAX + 32];
     snprintf(what, sizeof what, "build %s v%d", build->name, build->version);
     if (!build->san_uri[0])
-        return failf(err, errlen, -EINVAL, "%s (sanboot) has no SAN URI", what);
+        return errf(err, errlen, -EINVAL, "%s (sanboot) has no SAN URI", what);
     /* The URI as the build has it; the template's san_uri class checks
      * it when the script is rendered (and boot_san_dhcp before DHCP). */
     snprintf(out->uri, sizeof out->uri, "%s", build->san_uri);
@@ -250,9 +241,9 @@ int boot_san_dhcp(const struct conf *conf, struct store *st, const struct host *
     memset(&b, 0, sizeof b);
     int r = store_build_get(st, name, version, &b);
     if (r == -ENOENT)
-        return failf(err, errlen, -ENOENT, "build %s does not exist", name);
+        return errf(err, errlen, -ENOENT, "build %s does not exist", name);
     if (r < 0)
-        return failf(err, errlen, r, "build %s: %s", name, strerror(-r));
+        return errf(err, errlen, r, "build %s: %s", name, strerror(-r));
     if (b.kind == BUILD_SANBOOT)
         r = boot_san_for(host, &b, out, err, errlen);
     else
@@ -264,9 +255,9 @@ int boot_san_dhcp(const struct conf *conf, struct store *st, const struct host *
     }
     char why[160];
     if (!tmpl_value_ok(TMPL_SAN_URI, out->uri, why, sizeof why))
-        r = failf(err, errlen, -EINVAL, "SAN URI refused: %s", why);
+        r = errf(err, errlen, -EINVAL, "SAN URI refused: %s", why);
     else if (strlen(out->uri) >= BOOT_ROOT_PATH_MAX)
-        r = failf(err, errlen, -E2BIG, "the SAN URI is longer than the %d bytes option 17 holds",
+        r = errf(err, errlen, -E2BIG, "the SAN URI is longer than the %d bytes option 17 holds",
                   BOOT_ROOT_PATH_MAX - 1);
     if (r < 0) {
         memset(out, 0, sizeof *out);

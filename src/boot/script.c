@@ -13,6 +13,7 @@
 #include "boot/san.h"
 #include "boot/script_builtin.h"
 #include "util/file.h"
+#include "util/errmsg.h"
 #include "boot/template.h"
 
 /* The variables every template sees (docs/boot-templates.md). The same
@@ -42,16 +43,6 @@ struct binding {
     struct boot_san san;             /* sanboot builds: the host's URI and initiator */
     const char **rows;
 };
-
-static int failf(char *err, size_t errlen, int code, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-static int failf(char *err, size_t errlen, int code, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return code;
-}
 
 /* Loaders shipped with a build (ESXi's mboot.c32 for BIOS, its EFI
  * loader for UEFI) are told apart by their file type. */
@@ -111,7 +102,7 @@ static int bind_vars(struct binding *b, const struct conf *conf, const struct ho
     b->vars[V_MODULES].n_fields = F_COUNT;
 
     if (!req->base_url || !*req->base_url)
-        return failf(err, errlen, -EINVAL, "no base URL to render boot scripts with");
+        return errf(err, errlen, -EINVAL, "no base URL to render boot scripts with");
     b->vars[V_BASE_URL].value = req->base_url;
     if (req->mac) {
         for (int i = 0; i < 6; i++) {
@@ -125,7 +116,7 @@ static int bind_vars(struct binding *b, const struct conf *conf, const struct ho
     if (host) {
         b->vars[V_HOST].value = host->name;
         if (host->vlan < 0 || host->vlan > 4094)
-            return failf(err, errlen, -EINVAL, "host %s: VLAN %d is outside 1..4094", host->name, host->vlan);
+            return errf(err, errlen, -EINVAL, "host %s: VLAN %d is outside 1..4094", host->name, host->vlan);
         if (host->vlan > 0) {
             snprintf(b->vlan, sizeof b->vlan, "%d", host->vlan);
             b->vars[V_VLAN].value = b->vlan;
@@ -155,7 +146,7 @@ static int bind_vars(struct binding *b, const struct conf *conf, const struct ho
     if (build->kind == BUILD_ESXI && req->token && req->token[0] && req->mac && !has_ks_option(build->cmdline)) {
         if (snprintf(b->ks_url, sizeof b->ks_url, "%s/boot/esxi/%s/%s/ks.cfg", req->base_url, b->mac, req->token) >=
             (int)sizeof b->ks_url)
-            return failf(err, errlen, -EINVAL, "the kickstart URL would be longer than %zu bytes",
+            return errf(err, errlen, -EINVAL, "the kickstart URL would be longer than %zu bytes",
                          sizeof b->ks_url - 1);
         b->vars[V_KS_URL].value = b->ks_url;
     }
@@ -183,7 +174,7 @@ static int bind_vars(struct binding *b, const struct conf *conf, const struct ho
         b->vars[V_KERNEL_NAME].value = kernel->name;
         b->vars[V_KERNEL_SHA256].value = kernel->sha256;
     } else if (build->kind == BUILD_LINUX || build->kind == BUILD_ESXI || build->kind == BUILD_CHAIN) {
-        return failf(err, errlen, -EINVAL, "build %s v%d (%s) has no kernel file", build->name, build->version,
+        return errf(err, errlen, -EINVAL, "build %s v%d (%s) has no kernel file", build->name, build->version,
                      build_kind_name(build->kind));
     }
     /* The agent follows the build's modules (so a build cannot shadow
@@ -195,7 +186,7 @@ static int bind_vars(struct binding *b, const struct conf *conf, const struct ho
     if (n_mod) {
         b->rows = calloc(n_mod * F_COUNT, sizeof *b->rows);
         if (!b->rows)
-            return failf(err, errlen, -ENOMEM, "out of memory");
+            return errf(err, errlen, -ENOMEM, "out of memory");
     }
     size_t row = 0;
     for (int layered = 0; layered < 2; layered++)
@@ -207,7 +198,7 @@ static int bind_vars(struct binding *b, const struct conf *conf, const struct ho
              * kernel finds EFI initrds by that name: two alike would clash. */
             for (size_t k = 0; k < row; k++)
                 if (strcmp(b->rows[k * F_COUNT + F_NAME], f->name) == 0)
-                    return failf(err, errlen, -EINVAL, "build %s v%d: two modules named '%s'", build->name,
+                    return errf(err, errlen, -EINVAL, "build %s v%d: two modules named '%s'", build->name,
                                  build->version, f->name);
             const char **r = &b->rows[row * F_COUNT];
             r[F_NAME] = f->name;
@@ -224,7 +215,7 @@ static int bind_vars(struct binding *b, const struct conf *conf, const struct ho
             continue;
         for (size_t k = 0; k < row; k++)
             if (strcmp(b->rows[k * F_COUNT + F_NAME], extra[e]) == 0)
-                return failf(err, errlen, -EINVAL, "build %s v%d: a module is named '%s', which midwife adds itself",
+                return errf(err, errlen, -EINVAL, "build %s v%d: a module is named '%s', which midwife adds itself",
                              build->name, build->version, extra[e]);
         const char **r = &b->rows[row * F_COUNT];
         r[F_NAME] = extra[e];
@@ -247,7 +238,7 @@ static int load_template(const struct conf *conf, const char *name, char **owned
     if (conf->boot_templates[0]) {
         char path[PATH_MAX];
         if (snprintf(path, sizeof path, "%s/%s", conf->boot_templates, name) >= (int)sizeof path)
-            return failf(err, errlen, -ENAMETOOLONG, "%s/%s: path too long", conf->boot_templates, name);
+            return errf(err, errlen, -ENAMETOOLONG, "%s/%s: path too long", conf->boot_templates, name);
         char *buf;
         size_t n;
         int r = file_read_capped(path, TMPL_MAX_TEXT, &buf, &n);
@@ -259,15 +250,15 @@ static int load_template(const struct conf *conf, const char *name, char **owned
             return 0;
         }
         if (r == -E2BIG)
-            return failf(err, errlen, -E2BIG, "%s: larger than %d bytes", path, TMPL_MAX_TEXT);
+            return errf(err, errlen, -E2BIG, "%s: larger than %d bytes", path, TMPL_MAX_TEXT);
         if (r == -ENOMEM)
-            return failf(err, errlen, -ENOMEM, "out of memory");
+            return errf(err, errlen, -ENOMEM, "out of memory");
         if (r != -ENOENT)
-            return failf(err, errlen, -EIO, "%s: %s", path, strerror(-r));
+            return errf(err, errlen, -EIO, "%s: %s", path, strerror(-r));
     }
     *text = boot_builtin_template(name, len);
     if (!*text)
-        return failf(err, errlen, -ENOENT, "no template '%s'", name);
+        return errf(err, errlen, -ENOENT, "no template '%s'", name);
     return 0;
 }
 
@@ -306,9 +297,9 @@ int boot_script_render(const struct conf *conf, const struct host *host, const s
     *out = NULL;
     int r = bind_vars(&b, conf, host, build, req, err, errlen);
     if (r == 0 && build && build->kind == BUILD_ESXI && !req->mac)
-        r = failf(err, errlen, -EINVAL, "an esxi build needs the client's MAC for its boot.cfg URL");
+        r = errf(err, errlen, -EINVAL, "an esxi build needs the client's MAC for its boot.cfg URL");
     if (r == 0 && build && build->kind == BUILD_SANBOOT && !build->san_uri[0])
-        r = failf(err, errlen, -EINVAL, "build %s v%d (sanboot) has no SAN URI", build->name, build->version);
+        r = errf(err, errlen, -EINVAL, "build %s v%d (sanboot) has no SAN URI", build->name, build->version);
     if (r == 0)
         r = render_named(conf, template_for(build), &b, out, outlen, err, errlen);
     binding_free(&b);
@@ -321,9 +312,9 @@ int boot_esxi_cfg_render(const struct conf *conf, const struct host *host, const
     struct binding b;
     *out = NULL;
     if (!build)
-        return failf(err, errlen, -ENOENT, "no build for this host: no boot.cfg");
+        return errf(err, errlen, -ENOENT, "no build for this host: no boot.cfg");
     if (build->kind != BUILD_ESXI)
-        return failf(err, errlen, -ENOENT, "build %s v%d is a %s build, not esxi: no boot.cfg", build->name,
+        return errf(err, errlen, -ENOENT, "build %s v%d is a %s build, not esxi: no boot.cfg", build->name,
                      build->version, build_kind_name(build->kind));
     int r = bind_vars(&b, conf, host, build, req, err, errlen);
     if (r == 0)
@@ -344,7 +335,7 @@ static int lookup(const struct conf *conf, struct store *st, const struct script
         if (r == 0)
             *host_found = true;
         else if (r != -ENOENT)
-            return failf(err, errlen, r, "store: host lookup failed: %s", strerror(-r));
+            return errf(err, errlen, r, "store: host lookup failed: %s", strerror(-r));
     }
     const char *name = *host_found && h->build[0] ? h->build : conf->boot_default_build;
     int version = *host_found && h->build[0] ? h->build_version : 0;
@@ -354,12 +345,12 @@ static int lookup(const struct conf *conf, struct store *st, const struct script
     int r = store_build_get(st, name, version, b);
     if (r == -ENOENT) {
         if (*host_found && h->build[0])
-            return failf(err, errlen, -ENOENT, "host %s: build %s%s%.0d does not exist", h->name, name,
+            return errf(err, errlen, -ENOENT, "host %s: build %s%s%.0d does not exist", h->name, name,
                          version ? " v" : "", version);
-        return failf(err, errlen, -ENOENT, "[boot] default_build %s does not exist", name);
+        return errf(err, errlen, -ENOENT, "[boot] default_build %s does not exist", name);
     }
     if (r < 0)
-        return failf(err, errlen, r, "store: build %s: %s", name, strerror(-r));
+        return errf(err, errlen, r, "store: build %s: %s", name, strerror(-r));
     *have_build = true;
     return 0;
 }

@@ -12,28 +12,19 @@
 
 #include "images/blobs.h"
 #include "util/file.h"
-
-static int failf(char *err, size_t errlen, int rc, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-static int failf(char *err, size_t errlen, int rc, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return rc;
-}
+#include "util/errmsg.h"
 
 /* Reads DIR/name whole (at most AGENT_MAX_BYTES). */
 static int read_file(const char *dir, const char *name, char **data, size_t *len, char *err, size_t errlen)
 {
     char path[PATH_MAX];
     if (snprintf(path, sizeof path, "%s/%s", dir, name) >= (int)sizeof path)
-        return failf(err, errlen, -ENAMETOOLONG, "%s/%s: path too long", dir, name);
+        return errf(err, errlen, -ENAMETOOLONG, "%s/%s: path too long", dir, name);
     int r = file_read_capped(path, AGENT_MAX_BYTES, data, len);
     if (r == -E2BIG)
-        return failf(err, errlen, -EINVAL, "%s: larger than %u bytes", path, AGENT_MAX_BYTES);
+        return errf(err, errlen, -EINVAL, "%s: larger than %u bytes", path, AGENT_MAX_BYTES);
     if (r < 0)
-        return failf(err, errlen, r, "%s: %s", path, strerror(-r));
+        return errf(err, errlen, r, "%s: %s", path, strerror(-r));
     return 0;
 }
 
@@ -110,7 +101,7 @@ int agent_module_build(const char *dir, const char *state_dir, struct store *st,
     if (rc < 0)
         goto out;
     if ((rc = static_elf(data[0], len[0])) < 0) {
-        failf(err, errlen, rc, "%s/midwife-agent: %s", dir,
+        errf(err, errlen, rc, "%s/midwife-agent: %s", dir,
               rc == -ENOEXEC ? "dynamically linked: a booted host has none of its libraries (build it static)"
                              : "not a 64-bit ELF executable");
         goto out;
@@ -118,7 +109,7 @@ int agent_module_build(const char *dir, const char *state_dir, struct store *st,
 
     struct blob_writer *w;
     if ((rc = blob_writer_open(state_dir, &w)) < 0) {
-        failf(err, errlen, rc, "blob store: %s", strerror(-rc));
+        errf(err, errlen, rc, "blob store: %s", strerror(-rc));
         goto out;
     }
     struct sink s = {.w = w};
@@ -128,7 +119,7 @@ int agent_module_build(const char *dir, const char *state_dir, struct store *st,
         archive_write_set_filter_option(a, "gzip", "timestamp", NULL) != ARCHIVE_OK ||
         archive_write_set_bytes_in_last_block(a, 1) != ARCHIVE_OK ||
         archive_write_open(a, &s, NULL, sink_write, NULL) != ARCHIVE_OK) {
-        rc = failf(err, errlen, -EIO, "cannot start the archive: %s", a ? archive_error_string(a) : "out of memory");
+        rc = errf(err, errlen, -EIO, "cannot start the archive: %s", a ? archive_error_string(a) : "out of memory");
         if (a)
             archive_write_free(a);
         blob_writer_abort(w);
@@ -154,14 +145,14 @@ int agent_module_build(const char *dir, const char *state_dir, struct store *st,
     if (rc == 0 && s.rc < 0)
         rc = s.rc;
     if (rc < 0) {
-        failf(err, errlen, rc, "cannot pack the agent: %s", s.rc < 0 ? strerror(-s.rc) : archive_error_string(a));
+        errf(err, errlen, rc, "cannot pack the agent: %s", s.rc < 0 ? strerror(-s.rc) : archive_error_string(a));
         archive_write_free(a);
         blob_writer_abort(w);
         goto out;
     }
     archive_write_free(a);
     if ((rc = blob_writer_commit(w, st, sha256, size)) < 0)
-        failf(err, errlen, rc, "cannot store the agent module: %s", strerror(-rc));
+        errf(err, errlen, rc, "cannot store the agent module: %s", strerror(-rc));
 out:
     for (int i = 0; i < 3; i++)
         free(data[i]);
