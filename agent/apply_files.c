@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "apply_internal.h"
+#include "path.h"
 
 #define FILE_MAX (256 * 1024)
 
@@ -25,16 +26,9 @@ int root_path(const struct apply_env *env, const char *rel, char *out, size_t ou
     for (const char *p = rel; *p; p++)
         if ((unsigned char)*p < 0x20 || *p == 0x7f)
             return -1;
-    /* Component by component: no "", ".", ".." between slashes. */
-    for (const char *c = rel + 1; *c;) {
-        const char *end = strchrnul(c, '/');
-        size_t len = (size_t)(end - c);
-        if (len == 0 || (len == 1 && c[0] == '.') || (len == 2 && c[0] == '.' && c[1] == '.'))
-            return -1;
-        c = *end ? end + 1 : end;
-        if (*end && !*c)
-            return -1; /* trailing '/' */
-    }
+    /* The document's path rule (path.h); "/" stands for the root itself. */
+    if (strcmp(rel, "/") != 0 && !path_clean(rel))
+        return -1;
     const char *root = env && env->root ? env->root : "";
     size_t rl = strlen(root);
     while (rl > 0 && root[rl - 1] == '/')

@@ -13,6 +13,7 @@
 #include <strings.h>
 
 #include "http.h"
+#include "path.h"
 #include "util/log.h"
 
 #define DOC_STRING_MAX 4096 /* no string in the document is longer */
@@ -262,21 +263,6 @@ static bool mac_ok(const char *s)
     return true;
 }
 
-static bool safe_path_ok(const char *s)
-{
-    if (s[0] != '/' || s[1] == '\0')
-        return false;
-    const char *c = s + 1;
-    for (;;) {
-        const char *e = strchr(c, '/');
-        size_t len = e ? (size_t)(e - c) : strlen(c);
-        if (len == 0 || (len == 1 && c[0] == '.') || (len == 2 && c[0] == '.' && c[1] == '.'))
-            return false;
-        if (!e)
-            return true;
-        c = e + 1;
-    }
-}
 
 static bool portal_ok(const char *s)
 {
@@ -348,7 +334,7 @@ static const char *shape_problem(enum shape sh, const char *s)
     case S_ABS_PATH:
         return s[0] == '/' ? NULL : "is not an absolute path";
     case S_SAFE_PATH:
-        return safe_path_ok(s) ? NULL : "is not an absolute path without ., .., // or a trailing /";
+        return path_clean(s) ? NULL : "is not an absolute path without ., .., // or a trailing /";
     case S_MOUNT_OPT:
         return all_of(s, ",=._:/+-") ? NULL : "has characters outside [A-Za-z0-9,=._:/+-]";
     case S_BOND_MODE:

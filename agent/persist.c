@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "http.h"
+#include "path.h"
 #include "util/log.h"
 #include "util/errmsg.h"
 
@@ -37,22 +38,12 @@ size_t persist_paths(const json_t *doc, const char **paths, size_t max)
     return n;
 }
 
-/* The same rule as the document's persist paths: absolute, no empty,
- * "." or ".." component, no trailing '/'. Checked again here because
- * this is the code that touches the disk. */
-static bool path_clean(const char *p)
+/* The document's persist-path rule (path.h), checked again here because
+ * this is the code that touches the disk; short enough for the names
+ * built from it. */
+static bool persist_path_ok(const char *p)
 {
-    if (p[0] != '/' || p[1] == '\0' || strlen(p) >= PATH_MAX - 64)
-        return false;
-    for (const char *c = p + 1;;) {
-        const char *e = strchr(c, '/');
-        size_t len = e ? (size_t)(e - c) : strlen(c);
-        if (len == 0 || (len == 1 && c[0] == '.') || (len == 2 && c[0] == '.' && c[1] == '.'))
-            return false;
-        if (!e)
-            return true;
-        c = e + 1;
-    }
+    return strlen(p) < PATH_MAX - 64 && path_clean(p);
 }
 
 /* ---- saving ---- */
@@ -303,7 +294,7 @@ int persist_archive(const char *const *paths, size_t n, unsigned char **out, siz
     }
     for (size_t i = 0; i < n && r == 0; i++) {
         const char *p = paths[i];
-        if (!path_clean(p)) {
+        if (!persist_path_ok(p)) {
             char esc[128];
             r = errf(err, errlen, -EINVAL, "persist path '%s' is not clean", log_escape(esc, sizeof esc, p, strlen(p)));
             break;
@@ -637,7 +628,7 @@ int persist_restore(const char *state_dir, const char *dest_root, const char *co
         dest_root = "";
     for (size_t i = 0; i < n; i++) {
         const char *p = paths[i];
-        if (!path_clean(p)) {
+        if (!persist_path_ok(p)) {
             restore_error(&rs, p, EINVAL);
             continue;
         }
