@@ -439,6 +439,13 @@ vm_console_failed() {
   grep -aq 'No bootable device\|Kernel panic' "$1" 2>/dev/null
 }
 
+# vm_finished SERIAL_LOG: the boot is over one way or the other — the
+# initrd printed "midwife-fact: done", the firmware gave up, or QEMU
+# ($QEMU_PID) exited. For wait_for.
+vm_finished() {
+  grep -aq "midwife-fact: done" "$1" 2>/dev/null || vm_console_failed "$1" || ! kill -0 "$QEMU_PID" 2>/dev/null
+}
+
 # qemu_wait_exit SECONDS: waits for the VM to power off; returns 1 on timeout.
 qemu_wait_exit() {
   local secs=$1 i

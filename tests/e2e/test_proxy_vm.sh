@@ -59,12 +59,8 @@ T=$E2E_TMP
 mkdir -p "$T/tftp" "$T/state" "$T/img"
 cp /usr/lib/ipxe/snponly.efi "$T/tftp/" || fail "no /usr/lib/ipxe/snponly.efi (apt-get install ipxe)"
 
-cache=$(cache_dir)
-"$E2E_LIB_DIR/fetch-kernel.sh" "$cache" >&2 || fail "cannot fetch a kernel"
-initrd="$cache/initrd-$(printf '%s' "$MARKER" | sha256sum | cut -c1-12).gz"
-"$E2E_LIB_DIR/make-initrd.sh" "$initrd" "$MARKER" || fail "cannot build the initrd"
-cp "$cache/kernel/vmlinuz" "$T/img/vmlinuz"
-cp "$initrd" "$T/img/initrd.gz"
+# The kernel and the marker initrd (lib.sh; its boot.ipxe goes unused).
+boot_files "$T/img" "$MARKER"
 
 ns_create "$NS"
 ns_create "$NS_SITE"
@@ -202,12 +198,7 @@ boot_vm() { # NAME MAC TAP
     qemu_start "$NS" "$tap" "$mac" "$serial"
   fi
   log "$name VM started ($mac), waiting up to ${VM_TIMEOUT}s"
-  done_or_failed() {
-    grep -aq "midwife-fact: done" "$serial" && return 0
-    vm_console_failed "$serial" && return 0
-    ! kill -0 "$QEMU_PID" 2>/dev/null
-  }
-  wait_for "$VM_TIMEOUT" "the $name VM to boot" done_or_failed ||
+  wait_for "$VM_TIMEOUT" "the $name VM to boot" vm_finished "$serial" ||
     { show_logs "$serial"; fail "$name: no boot within ${VM_TIMEOUT}s"; }
   grep -aqF "$MARKER" "$serial" || { show_logs "$serial"; fail "$name: no marker '$MARKER'"; }
   grep -aq "midwife-fact: done" "$serial" || { show_logs "$serial"; fail "$name: initrd facts incomplete"; }

@@ -38,12 +38,8 @@ SRV=10.99.30.1
 T=$E2E_TMP
 mkdir -p "$T/tftp" "$T/state" "$T/img"
 printf 'not a boot file\n' >"$T/tftp/README"
-cache=$(cache_dir)
-"$E2E_LIB_DIR/fetch-kernel.sh" "$cache" >&2 || fail "cannot fetch a kernel"
-initrd="$cache/initrd-$(printf '%s' "$MARKER" | sha256sum | cut -c1-12).gz"
-"$E2E_LIB_DIR/make-initrd.sh" "$initrd" "$MARKER" || fail "cannot build the initrd"
-cp "$cache/kernel/vmlinuz" "$T/img/vmlinuz"
-cp "$initrd" "$T/img/initrd.gz"
+# The kernel and the marker initrd (lib.sh; its boot.ipxe goes unused).
+boot_files "$T/img" "$MARKER"
 
 ns_create "$NS_S"
 ns_create "$NS_R"
@@ -92,11 +88,7 @@ show_logs() {
   tail -n 20 "$T/dhcrelay.log" | sed 's/^/  dhcrelay| /' >&2
   tail -n 40 "$T/server.log" | sed 's/^/  server| /' >&2
 }
-done_or_failed() {
-  grep -aq "midwife-fact: done" "$T/serial.log" || vm_console_failed "$T/serial.log" ||
-    ! kill -0 "$QEMU_PID" 2>/dev/null
-}
-wait_for "$VM_TIMEOUT" "the VM to boot" done_or_failed || { show_logs; fail "no boot within ${VM_TIMEOUT}s"; }
+wait_for "$VM_TIMEOUT" "the VM to boot" vm_finished "$T/serial.log" || { show_logs; fail "no boot within ${VM_TIMEOUT}s"; }
 grep -aqF "$MARKER" "$T/serial.log" || { show_logs; fail "no marker '$MARKER'"; }
 pass "marker on the console after $((SECONDS - start))s"
 qemu_wait_exit 60 || { show_logs; fail "the VM did not power off"; }

@@ -38,12 +38,8 @@ mkdir -p "$T/programs" "$T/state" "$T/img"
 # [pxe]'s default map: arch 16 (EFI x86-64 HTTP) → snponly.efi, served
 # over HTTP from the same root TFTP would use.
 cp /usr/lib/ipxe/snponly.efi "$T/programs/" || fail "no /usr/lib/ipxe/snponly.efi (apt-get install ipxe)"
-cache=$(cache_dir)
-"$E2E_LIB_DIR/fetch-kernel.sh" "$cache" >&2 || fail "cannot fetch a kernel"
-initrd="$cache/initrd-$(printf '%s' "$MARKER" | sha256sum | cut -c1-12).gz"
-"$E2E_LIB_DIR/make-initrd.sh" "$initrd" "$MARKER" || fail "cannot build the initrd"
-cp "$cache/kernel/vmlinuz" "$T/img/vmlinuz"
-cp "$initrd" "$T/img/initrd.gz"
+# The kernel and the marker initrd (lib.sh; its boot.ipxe goes unused).
+boot_files "$T/img" "$MARKER"
 
 ns_create "$NS"
 ns_bridge "$NS" "$BR" "$SRV/24"
@@ -80,11 +76,7 @@ show_logs() {
   tail -n 40 "$T/serial.log" 2>/dev/null | tr -d '\r' | sed 's/^/  vm| /' >&2
   tail -n 40 "$T/server.log" | sed 's/^/  server| /' >&2
 }
-done_or_failed() {
-  grep -aq "midwife-fact: done" "$T/serial.log" || vm_console_failed "$T/serial.log" ||
-    ! kill -0 "$QEMU_PID" 2>/dev/null
-}
-wait_for "$VM_TIMEOUT" "the VM to boot" done_or_failed || { show_logs; fail "no boot within ${VM_TIMEOUT}s"; }
+wait_for "$VM_TIMEOUT" "the VM to boot" vm_finished "$T/serial.log" || { show_logs; fail "no boot within ${VM_TIMEOUT}s"; }
 grep -aqF "$MARKER" "$T/serial.log" || { show_logs; fail "no marker '$MARKER'"; }
 pass "marker on the console after $((SECONDS - start))s"
 qemu_wait_exit 60 || { show_logs; fail "the VM did not power off"; }
