@@ -345,6 +345,24 @@ out:
     return r;
 }
 
+/* The last part of a bond's or a bridge's step: every name in its list
+ * (members, uplinks) enslaved to it, then its MTU and up. */
+static int enslave_all_and_settle(struct net *n, const json_t *master_doc, const char *list, int idx,
+                                  const char *name, bool down_first, bool changed, char *msg, size_t msglen)
+{
+    size_t i;
+    const json_t *m;
+    json_array_foreach(json_object_get(master_doc, list), i, m) {
+        if (!json_is_string(m))
+            continue;
+        if (enslave(n, json_string_value(m), idx, name, down_first, &changed, msg, msglen) < 0)
+            return RESULT_FAILED;
+    }
+    if (settle_link(n, name, json_object_get(master_doc, "mtu"), &changed, msg, msglen) < 0)
+        return RESULT_FAILED;
+    return changed ? RESULT_CHANGED : RESULT_UNCHANGED;
+}
+
 static int bond_mode_of(struct net *n, int ifindex)
 {
     struct link_extra *ex = NULL;
@@ -433,18 +451,7 @@ int net_bond(struct net *n, const json_t *bond, char *msg, size_t msglen)
     }
     int idx = rtnl_link_get_ifindex(l);
     rtnl_link_put(l);
-    const json_t *members = json_object_get(bond, "members");
-    size_t i;
-    const json_t *m;
-    json_array_foreach(members, i, m) {
-        if (!json_is_string(m))
-            continue;
-        if (enslave(n, json_string_value(m), idx, name, true, &changed, msg, msglen) < 0)
-            return RESULT_FAILED;
-    }
-    if (settle_link(n, name, json_object_get(bond, "mtu"), &changed, msg, msglen) < 0)
-        return RESULT_FAILED;
-    return changed ? RESULT_CHANGED : RESULT_UNCHANGED;
+    return enslave_all_and_settle(n, bond, "members", idx, name, true, changed, msg, msglen);
 }
 
 int net_vlan(struct net *n, const json_t *vlan, char *msg, size_t msglen)
@@ -539,15 +546,5 @@ int net_bridge(struct net *n, const json_t *bridge, char *msg, size_t msglen)
     }
     int idx = rtnl_link_get_ifindex(l);
     rtnl_link_put(l);
-    size_t i;
-    const json_t *u;
-    json_array_foreach(json_object_get(bridge, "uplinks"), i, u) {
-        if (!json_is_string(u))
-            continue;
-        if (enslave(n, json_string_value(u), idx, name, false, &changed, msg, msglen) < 0)
-            return RESULT_FAILED;
-    }
-    if (settle_link(n, name, json_object_get(bridge, "mtu"), &changed, msg, msglen) < 0)
-        return RESULT_FAILED;
-    return changed ? RESULT_CHANGED : RESULT_UNCHANGED;
+    return enslave_all_and_settle(n, bridge, "uplinks", idx, name, false, changed, msg, msglen);
 }
