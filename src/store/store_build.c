@@ -307,6 +307,7 @@ int store_build_publish(struct store *st, struct build *b)
         goto fail;
     b->version = version;
     b->created = now;
+    store_hosts_touch(st); /* a sanboot host's root path follows its build */
     return 0;
 fail:
     store_txn_rollback(st, &t);
@@ -463,6 +464,7 @@ int store_build_delete(struct store *st, const char *name, int version)
     sqlite3_bind_int(s, 2, version);
     if ((r = step_done(st, s)) < 0 || (r = store_txn_commit(st, &t)) < 0)
         goto fail;
+    store_hosts_touch(st);
     return 0;
 fail:
     store_txn_rollback(st, &t);

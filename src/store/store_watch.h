@@ -7,10 +7,11 @@
 #include "store/store.h"
 
 /* A value that changes whenever a host record is added, changed or
- * removed. -EIO on a store error. */
+ * removed, or a build version published or removed. -EIO on a store
+ * error. */
 int store_hosts_stamp(struct store *st, uint64_t *stamp);
 
-/* Bumped by every host write made through this process's store
+/* Bumped by every host or build write made through this process's store
  * connection: a free check, so a change made by the API is seen at the
  * next packet instead of at the next poll (the stamp above catches the
  * writes of other processes). */

@@ -13,6 +13,7 @@
 
 #include "store/store_build.h"
 #include "store/store_inventory.h"
+#include "store/store_watch.h"
 
 static char dir[64];
 
@@ -301,6 +302,38 @@ static void hosts_are_found_by_mac_and_name(void **state)
     store_close(st);
 }
 
+/* DHCP keeps SAN root paths from each host's newest build version in
+ * memory: publishing or removing a version must change the stamp it polls
+ * (an import runs in another process) and the in-process generation. */
+static void build_writes_change_the_inventory_stamp(void **state)
+{
+    (void)state;
+    struct store *st = open_store();
+    uint64_t s0, s1, s2, s3;
+    assert_int_equal(store_hosts_stamp(st, &s0), 0);
+    uint64_t g0 = store_hosts_generation(st);
+    struct build b;
+    linux_build(st, &b, "deb", 0);
+    assert_int_equal(store_build_publish(st, &b), 0);
+    assert_int_equal(store_hosts_stamp(st, &s1), 0);
+    assert_true(s1 != s0);
+    assert_true(store_hosts_generation(st) != g0);
+    assert_int_equal(store_build_publish(st, &b), 0); /* version 2 */
+    assert_int_equal(store_hosts_stamp(st, &s2), 0);
+    assert_true(s2 != s1);
+    uint64_t g2 = store_hosts_generation(st);
+    assert_int_equal(store_build_delete(st, "deb", 2), 0);
+    assert_int_equal(store_hosts_stamp(st, &s3), 0);
+    assert_true(s3 != s2);
+    assert_true(store_hosts_generation(st) != g2);
+    /* Reading changes nothing. */
+    uint64_t again;
+    assert_int_equal(store_hosts_stamp(st, &again), 0);
+    assert_true(again == s3);
+    build_clear(&b);
+    store_close(st);
+}
+
 static void kind_names_round_trip(void **state)
 {
     (void)state;
@@ -322,6 +355,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(published_builds_cannot_be_updated, setup, teardown),
         cmocka_unit_test_setup_teardown(delete_is_refused_while_a_host_uses_the_build, setup, teardown),
         cmocka_unit_test_setup_teardown(hosts_are_found_by_mac_and_name, setup, teardown),
+        cmocka_unit_test_setup_teardown(build_writes_change_the_inventory_stamp, setup, teardown),
         cmocka_unit_test(kind_names_round_trip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
