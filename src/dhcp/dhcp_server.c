@@ -727,6 +727,24 @@ static void put_items(struct ctx *c, struct dhcp_builder *b, const struct opt_it
             put_item(c, b, &items[k]);
 }
 
+/* RFC 2132 §3.19: "the path-name that contains the client's root disk" —
+ * for a SAN-booting host its RFC 4173 iSCSI URI, for iPXE and for the
+ * booted system alike. Option 203 is iPXE's initiator-iqn (site-specific
+ * range): only iPXE gets it. Both are boot information, so a proxy reply
+ * carries them too (iPXE reads a setting the lease lacks from the proxy
+ * offer). Returns the new item count. */
+static size_t put_san_items(struct ctx *c, struct opt_item *items, size_t n)
+{
+    const struct san_client *san = san_client_for(c->srv, &c->client);
+    if (!san)
+        return n;
+    items[n++] = (struct opt_item){OPT_ROOT_PATH, san->root_path, strlen(san->root_path)};
+    c->root_path = san->root_path;
+    if (san->initiator[0] && c->plan.client == BOOT_CLIENT_IPXE)
+        items[n++] = (struct opt_item){OPT_ISCSI_INITIATOR, san->initiator, strlen(san->initiator)};
+    return n;
+}
+
 /* PXE 2.1, the "PXEClient" vendor options (option 43): sub-option 6
  * PXE_DISCOVERY_CONTROL is a bit field whose bit 3 says: a boot file name
  * is in this (proxy) offer, download it; no menu, no prompt, no boot
@@ -747,7 +765,7 @@ static void put_proxy_parameters(struct ctx *c, struct dhcp_builder *b)
          * no PXE vendor options. */
         items[n++] = (struct opt_item){OPT_VENDOR_CLASS, "HTTPClient", 10};
         items[n++] = (struct opt_item){OPT_BOOTFILE, c->plan.filename, strlen(c->plan.filename)};
-        put_items(c, b, items, n);
+        put_items(c, b, items, put_san_items(c, items, n));
         return;
     }
     format_ipv4(next_server(c), tftp);
@@ -763,7 +781,7 @@ static void put_proxy_parameters(struct ctx *c, struct dhcp_builder *b)
     const uint8_t *uuid = dhcp_opt(c->p, OPT_UUID, &ulen);
     if (uuid && ulen == 17 && uuid[0] == 0)
         items[n++] = (struct opt_item){OPT_UUID, uuid, ulen};
-    put_items(c, b, items, n);
+    put_items(c, b, items, put_san_items(c, items, n));
 }
 
 /* Appends the configured options for the client's subnet and, for a boot
@@ -786,17 +804,7 @@ static void put_parameters(struct ctx *c, struct dhcp_builder *b, bool boot)
         items[n++] = (struct opt_item){OPT_NTP, ntp, put_addrs(ntp, s->ntp, s->n_ntp)};
     if (c->res && c->res->hostname[0])
         items[n++] = (struct opt_item){OPT_HOSTNAME, c->res->hostname, strlen(c->res->hostname)};
-    /* RFC 2132 §3.19: "the path-name that contains the client's root
-     * disk" — for a SAN-booting host its RFC 4173 iSCSI URI, for iPXE and
-     * for the booted system alike. Option 203 is iPXE's initiator-iqn
-     * (site-specific range): only iPXE gets it. */
-    const struct san_client *san = san_client_for(c->srv, &c->client);
-    if (san) {
-        items[n++] = (struct opt_item){OPT_ROOT_PATH, san->root_path, strlen(san->root_path)};
-        c->root_path = san->root_path;
-        if (san->initiator[0] && c->plan.client == BOOT_CLIENT_IPXE)
-            items[n++] = (struct opt_item){OPT_ISCSI_INITIATOR, san->initiator, strlen(san->initiator)};
-    }
+    n = put_san_items(c, items, n);
     if (boot) {
         /* UEFI 2.5+ §24.7.2: an HTTP boot client ignores an offer whose
          * option 60 is not "HTTPClient"; its boot file is a URL, so it

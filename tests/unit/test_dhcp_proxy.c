@@ -193,6 +193,55 @@ static void bios_pxe_discover_gets_undionly(void **state)
     assert_proxy_reply(f, DHCPOFFER, "undionly.kpxe");
 }
 
+/* A SAN-booting host behind a proxy: the root path (17) is boot
+ * information the site's server does not have, so the proxy offer carries
+ * it, and iPXE also gets its initiator name (203); firmware PXE gets 17
+ * only; the recorder tells the root path. */
+static void san_host_gets_root_path_in_proxy_offers(void **state)
+{
+    struct fx *f = *state;
+    static const char root[] = "iscsi:10.213.0.9::3260:1:iqn.2026-12.lab:disk-7";
+    static const char iqn[] = "iqn.2026-12.midwife:san-7";
+    struct dhcp_inventory_host inv[] = {{.mac = {0x52, 0x54, 0x00, 0xaa, 0x00, 0x01}, .name = "san-7"}};
+    snprintf(inv[0].root_path, sizeof inv[0].root_path, "%s", root);
+    snprintf(inv[0].initiator, sizeof inv[0].initiator, "%s", iqn);
+    assert_int_equal(dhcp_server_set_inventory(f->srv, inv, 1), 0);
+    for (int ipxe = 0; ipxe < 2; ipxe++) {
+        pxe_request(f, DHCPDISCOVER, BIOS_VC, 0);
+        if (ipxe) {
+            req_opt(&f->req, OPT_USER_CLASS, "iPXE", 4);
+            req_opt(&f->req, OPT_IPXE_ENCAP, "\x13\x01\x01", 3);
+        }
+        req_end(&f->req);
+        assert_int_equal(handle(f), 1);
+        assert_proxy_reply(f, DHCPOFFER, ipxe ? "http://10.213.0.1/boot/ipxe?mac=52-54-00-aa-00-01" : "undionly.kpxe");
+        size_t n;
+        const uint8_t *v = opt(f, OPT_ROOT_PATH, &n);
+        assert_non_null(v);
+        assert_int_equal(n, sizeof root - 1);
+        assert_memory_equal(v, root, n);
+        v = opt(f, OPT_ISCSI_INITIATOR, &n);
+        if (ipxe) {
+            assert_non_null(v);
+            assert_int_equal(n, sizeof iqn - 1);
+            assert_memory_equal(v, iqn, n);
+        } else {
+            assert_null(v);
+        }
+        struct dhcp_exchange x;
+        dhcp_server_last_exchange(f->srv, &x);
+        assert_string_equal(x.root_path, root);
+    }
+    /* Without a root path in the inventory: neither. */
+    inv[0].root_path[0] = '\0';
+    assert_int_equal(dhcp_server_set_inventory(f->srv, inv, 1), 0);
+    pxe_request(f, DHCPDISCOVER, BIOS_VC, 0);
+    req_end(&f->req);
+    assert_int_equal(handle(f), 1);
+    size_t n;
+    assert_null(opt(f, OPT_ROOT_PATH, &n));
+}
+
 /* UEFI HTTP Boot beside another DHCP server: an offer with no address,
  * option 60 "HTTPClient" and the boot program's URL, which the firmware
  * pairs with the other server's address offer. No PXE vendor options. */
@@ -490,6 +539,7 @@ int main(void)
         T(relayed_proxy_offer_goes_to_the_relay_with_option82),
         T(pxe_client_with_nothing_to_boot_gets_no_offer),
         T(malformed_uuid_is_not_echoed),
+        T(san_host_gets_root_path_in_proxy_offers),
         cmocka_unit_test(full_mode_refuses_the_pxe_port),
         cmocka_unit_test(proxy_mode_config_rules),
         cmocka_unit_test(full_mode_is_the_default),
