@@ -1,5 +1,6 @@
 /* apply_document: the steps in the order apply.h gives, each reported
  * running and then ok, skipped or failed; the first failure ends it. */
+#include <net/if.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -119,6 +120,36 @@ static int net_steps(struct run *r, const json_t *doc, const char *key, const ch
     return 0;
 }
 
+/* The host's management VLAN on the boot NIC (apply_mgmt.c). The agent
+ * brought it up before the birth; here it is kept (or made, for a
+ * document applied on its own). */
+static int mgmt_vlan_step(struct run *r, const json_t *doc)
+{
+    json_int_t id = json_integer_value(json_object_get(doc, "mgmt_vlan"));
+    if (id <= 0)
+        return 0;
+    char msg[STEP_MSG_MAX] = "", name[IFNAMSIZ + 8];
+    report(r, "mgmt_vlan", STEP_RUNNING, NULL);
+    size_t i;
+    const json_t *v;
+    json_array_foreach(json_object_get(doc, "vlans"), i, v) {
+        if (json_integer_value(json_object_get(v, "id")) == id) {
+            const char *vn = json_string_value(json_object_get(v, "name"));
+            snprintf(msg, sizeof msg, "the document's vlans have VLAN %d (%s)", (int)id, vn ? vn : "?");
+            return finish(r, "mgmt_vlan", RESULT_SKIPPED, msg);
+        }
+    }
+    if (!r->env->boot_mac) {
+        snprintf(msg, sizeof msg, "no boot NIC known (midwife.mac= on the kernel command line)");
+        return finish(r, "mgmt_vlan", RESULT_SKIPPED, msg);
+    }
+    if (need_net(r) < 0)
+        return -1;
+    int res = net_mgmt_vlan(&r->net, r->env->boot_mac, (unsigned)id, DHCP_TIMEOUT_S, name, sizeof name, msg,
+                            sizeof msg);
+    return finish(r, "mgmt_vlan", res, msg);
+}
+
 static int address_steps(struct run *r, const json_t *doc)
 {
     static const char *const lists[] = {"interfaces", "bonds", "vlans", "bridges"};
@@ -219,7 +250,7 @@ int apply_document(const json_t *doc, const struct apply_env *env, const struct 
         goto out;
     if (net_steps(&r, doc, "interfaces", "link", net_interface) < 0 ||
         net_steps(&r, doc, "bonds", "bond", net_bond) < 0 || net_steps(&r, doc, "vlans", "vlan", net_vlan) < 0 ||
-        net_steps(&r, doc, "bridges", "bridge", net_bridge) < 0 || address_steps(&r, doc) < 0 ||
+        mgmt_vlan_step(&r, doc) < 0 || net_steps(&r, doc, "bridges", "bridge", net_bridge) < 0 || address_steps(&r, doc) < 0 ||
         net_steps(&r, doc, "routes", "route", net_route) < 0)
         goto out;
     if (file_step(&r, "dns", apply_dns, doc) < 0 || file_step(&r, "ntp", apply_ntp, doc) < 0)
@@ -231,4 +262,19 @@ out:
     if (r.net_open)
         net_close(&r.net);
     return rc;
+}
+
+int apply_mgmt_vlan(const uint8_t mac[6], unsigned id, unsigned dhcp_timeout_s, char *name, size_t namelen,
+                    char *msg, size_t msglen)
+{
+    struct net n;
+    msg[0] = '\0';
+    if (namelen)
+        name[0] = '\0';
+    if (net_open(&n, msg, msglen) < 0)
+        return -1;
+    int r = net_mgmt_vlan(&n, mac, id, dhcp_timeout_s, name, namelen, msg, msglen);
+    net_close(&n);
+    make_one_line(msg);
+    return r == RESULT_FAILED ? -1 : r == RESULT_CHANGED ? 1 : 0;
 }

@@ -9,7 +9,10 @@
  *
  * Order: hostname; links (physical NICs found by MAC when the document
  * gives one, and renamed to the document's name if they are called
- * otherwise; else by name; MTU; up); bonds (create, mode, enslave); VLANs; bridges (create, enslave
+ * otherwise; else by name; MTU; up); bonds (create, mode, enslave); VLANs; the management VLAN
+ * (mgmt_vlan: tagged on the boot NIC, "NIC.ID", with a DHCP lease unless
+ * it has an address, as the agent set it up before the birth; skipped
+ * when the document's vlans already have that id); bridges (create, enslave
  * uplinks); addresses (add missing, remove other global IPv4 addresses on
  * interfaces the document names with "dhcp": false; an interface with
  * "dhcp": true keeps what it has and, when it has no IPv4 address, gets a
@@ -25,6 +28,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "report.h"
 
@@ -39,6 +43,9 @@ struct apply_env {
     bool storage_and_commands;
     /* Seconds one command may run before it is killed (0: 300). */
     unsigned command_timeout_s;
+    /* The boot NIC's MAC (midwife.mac=), which carries the document's
+     * mgmt_vlan; NULL: that step is skipped. */
+    const uint8_t *boot_mac;
 };
 
 /* Applies doc. Returns 0 when every step is ok or skipped; -1 when one
@@ -47,5 +54,13 @@ struct apply_env {
  * failure stay applied (the next apply finishes the job). */
 int apply_document(const json_t *doc, const struct apply_env *env, const struct reporter *rep, char *err,
                    size_t errlen, const char **failed_step);
+
+/* The management VLAN on its own, before the birth (run.c): the NIC with
+ * MAC mac up, VLAN id on it ("NIC.ID", in *name), an IPv4 address on that
+ * (a DHCP lease within dhcp_timeout_s when it has none). 0 when it was
+ * already so (msg empty), 1 when something changed (msg says what), -1
+ * with msg. */
+int apply_mgmt_vlan(const uint8_t mac[6], unsigned id, unsigned dhcp_timeout_s, char *name, size_t namelen,
+                    char *msg, size_t msglen);
 
 #endif

@@ -161,6 +161,18 @@ static struct rtnl_link *find_by_mac(struct net *n, const char *macstr, const ch
     return found;
 }
 
+int net_nic_by_mac(struct net *n, const uint8_t mac[6], char *name, size_t namelen, char *msg, size_t msglen)
+{
+    char macstr[18];
+    snprintf(macstr, sizeof macstr, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
+    struct rtnl_link *l = find_by_mac(n, macstr, "", msg, msglen);
+    if (!l)
+        return -1;
+    snprintf(name, namelen, "%s", rtnl_link_get_name(l));
+    rtnl_link_put(l);
+    return 0;
+}
+
 static int link_change(struct net *n, struct rtnl_link *orig, struct rtnl_link *changes, const char *what,
                        char *msg, size_t msglen)
 {

@@ -29,6 +29,18 @@ int net_bond(struct net *n, const json_t *bond, char *msg, size_t msglen);
 int net_vlan(struct net *n, const json_t *vlan, char *msg, size_t msglen);
 int net_bridge(struct net *n, const json_t *bridge, char *msg, size_t msglen);
 
+/* The name of the NIC whose permanent (else current) MAC is mac. 0, or
+ * -1 with msg (no such NIC, or two). */
+int net_nic_by_mac(struct net *n, const uint8_t mac[6], char *name, size_t namelen, char *msg, size_t msglen);
+
+/* The management VLAN (apply_mgmt.c): the boot NIC (by mac) up, VLAN id
+ * on it, an IPv4 address on that (a DHCP lease when it has none). A step
+ * result with msg; *vlan_name gets the VLAN link's name (mgmt_vlan_name). */
+int net_mgmt_vlan(struct net *n, const uint8_t mac[6], unsigned id, unsigned dhcp_timeout_s, char *vlan_name,
+                  size_t namelen, char *msg, size_t msglen);
+/* "NIC.ID" when it fits an interface name (15 bytes), else "vlanID". */
+void mgmt_vlan_name(const char *nic, unsigned id, char *out, size_t outlen);
+
 /* The link named name from a freshly refilled cache (a reference the
  * caller puts), or NULL. */
 struct rtnl_link *net_link_by_name(struct net *n, const char *name);

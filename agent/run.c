@@ -1,11 +1,13 @@
 /* midwife-agent run / save / facts (see run.h). The order of a run:
- * birth → restore the saved state → apply → ready (with the facts read
- * again, so midwife sees what was applied) → stay and save. */
+ * the management VLAN (midwife.vlan=) → birth → restore the saved state →
+ * apply → ready (with the facts read again, so midwife sees what was
+ * applied) → stay and save. */
 #include "run.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <net/if.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -244,6 +246,30 @@ static void fallback_report_url(const char *base, const json_t *doc, char *out, 
         snprintf(out, outlen, "%s/api/v1/report", base);
 }
 
+/* Seconds the management VLAN's DHCP client may take before the birth. */
+#define MGMT_VLAN_DHCP_TIMEOUT_S 30
+
+/* midwife.vlan=N: the host is managed over VLAN N, tagged on its boot
+ * NIC, and midwife serves that VLAN. It comes up, with a lease, before
+ * the birth, so the birth can go over it (a host that PXE-booted on the
+ * native VLAN may have no other way to midwife). A failure is said on the
+ * console and the birth tried anyway: the native VLAN may reach midwife
+ * too, and the failure is reported again by apply's mgmt_vlan step. */
+static void mgmt_vlan_before_birth(const struct agent_cmdline *c)
+{
+    if (!c->vlan)
+        return;
+    if (!c->has_mac) {
+        say("midwife.vlan=%u but no midwife.mac=: which NIC carries it is unknown; no management VLAN", c->vlan);
+        return;
+    }
+    char msg[512], name[IFNAMSIZ + 8];
+    int r = apply_mgmt_vlan(c->mac, c->vlan, MGMT_VLAN_DHCP_TIMEOUT_S, name, sizeof name, msg, sizeof msg);
+    char line[600];
+    snprintf(line, sizeof line, "VLAN %u as %s: %s", c->vlan, name[0] ? name : "?", msg[0] ? msg : "up, unchanged");
+    report_print(NULL, "mgmt_vlan", r < 0 ? "failed" : "ok", line);
+}
+
 int agent_run(const struct run_opts *o)
 {
     struct agent_cmdline c;
@@ -253,6 +279,7 @@ int agent_run(const struct run_opts *o)
         say("%s", err);
         return AGENT_EXIT_NOTHING;
     }
+    mgmt_vlan_before_birth(&c);
     json_t *facts = facts_collect(o->sysroot, c.has_mac ? c.mac : NULL);
     if (!facts) {
         say("out of memory collecting facts");
@@ -297,6 +324,7 @@ int agent_run(const struct run_opts *o)
         .root = root_of(o),
         .set_kernel_hostname = !o->no_hostname,
         .storage_and_commands = true,
+        .boot_mac = c.has_mac ? c.mac : NULL,
     };
     const char *failed_step = NULL;
     if (apply_document(doc, &aenv, &rep, err, sizeof err, &failed_step) < 0) {

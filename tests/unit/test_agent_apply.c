@@ -985,6 +985,74 @@ static void links_of_another_kind_or_vlan_are_conflicts_not_changed(void **state
                              "not changed");
 }
 
+/* The management VLAN (mgmt_vlan): "NIC.ID" on the NIC with the boot
+ * MAC; skipped without a boot MAC or when the document's vlans have that
+ * id; an unknown MAC or a kernel without 802.1Q fails the step; an
+ * existing one with an address is kept as it is. */
+static void management_vlan_goes_on_the_boot_nic(void **state)
+{
+    (void)state;
+    char nm[32];
+    mgmt_vlan_name("eth0", 42, nm, sizeof nm);
+    assert_string_equal(nm, "eth0.42");
+    mgmt_vlan_name("enp0s3", 4094, nm, sizeof nm);
+    assert_string_equal(nm, "enp0s3.4094");
+    mgmt_vlan_name("enp0s31f6abcd", 4094, nm, sizeof nm); /* 18 bytes: too long */
+    assert_string_equal(nm, "vlan4094");
+    NEED_NS();
+    make_nic("boot0", "peerm", "02:00:00:00:07:01");
+    struct rec rec;
+    char err[512];
+    const char *failed = NULL;
+    struct apply_env env = env_for_test();
+    assert_int_equal(run("{\"mgmt_vlan\": 42}", &env, &rec, err, sizeof err, &failed), 0);
+    assert_int_equal(final_of(&rec, "mgmt_vlan")->status, STEP_SKIPPED);
+    assert_non_null(strstr(final_of(&rec, "mgmt_vlan")->msg, "midwife.mac="));
+    /* No mgmt_vlan (or 0): no step at all. */
+    assert_int_equal(run("{\"mgmt_vlan\": 0}", &env, &rec, err, sizeof err, &failed), 0);
+    assert_null(rec_final(&rec, "mgmt_vlan"));
+
+    static const uint8_t stranger[6] = {0x02, 0, 0, 0, 0x07, 0x99};
+    env.boot_mac = stranger;
+    assert_int_equal(run("{\"mgmt_vlan\": 42}", &env, &rec, err, sizeof err, &failed), -1);
+    assert_string_equal(failed, "mgmt_vlan");
+    assert_string_equal(err, "mgmt_vlan: boot NIC: no NIC with MAC 02:00:00:00:07:99");
+
+    static const uint8_t boot[6] = {0x02, 0, 0, 0, 0x07, 0x01};
+    env.boot_mac = boot;
+    if (!kernel_has("vlan")) {
+        assert_int_equal(run("{\"mgmt_vlan\": 42}", &env, &rec, err, sizeof err, &failed), -1);
+        assert_string_equal(failed, "mgmt_vlan");
+        assert_non_null(strstr(err, "creating VLAN boot0.42 (id 42 on boot0)"));
+        assert_non_null(strstr(err, "no 802.1Q in this kernel?"));
+        assert_false(link_info("boot0.42").exists);
+        /* The birth-time call says the same through apply.h. */
+        char name[32], msg[512];
+        assert_int_equal(apply_mgmt_vlan(boot, 42, 1, name, sizeof name, msg, sizeof msg), -1);
+        assert_string_equal(name, "boot0.42");
+        assert_non_null(strstr(msg, "no 802.1Q in this kernel?"));
+        print_message("no 802.1Q in this kernel: %s\n", err);
+        return;
+    }
+    /* The document has its own VLAN with that id: that one is it. */
+    assert_int_equal(run("{\"mgmt_vlan\": 42, \"vlans\": [{\"name\": \"m42\", \"link\": \"boot0\", \"id\": 42,"
+                         " \"dhcp\": false, \"addresses\": [\"10.42.0.6/24\"]}]}",
+                         &env, &rec, err, sizeof err, &failed),
+                     0);
+    assert_int_equal(final_of(&rec, "mgmt_vlan")->status, STEP_SKIPPED);
+    assert_false(link_info("boot0.42").exists);
+    /* Made before the birth, with its lease: kept, unchanged. */
+    struct rtnl_link *v = rtnl_link_vlan_alloc();
+    rtnl_link_set_name(v, "boot0.42");
+    rtnl_link_set_link(v, link_info("boot0").ifindex);
+    rtnl_link_vlan_set_id(v, 43);
+    assert_int_equal(rtnl_link_add(sk, v, NLM_F_CREATE | NLM_F_EXCL), 0);
+    rtnl_link_put(v);
+    /* With another id it is a conflict, never replaced. */
+    assert_int_equal(run("{\"mgmt_vlan\": 42}", &env, &rec, err, sizeof err, &failed), -1);
+    assert_non_null(strstr(err, "boot0.42 exists with id 43 on boot0"));
+}
+
 static void bonds_get_their_mode_and_members(void **state)
 {
     (void)state;
@@ -1231,6 +1299,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(missing_nics_and_taken_names_fail_their_step, test_setup, test_teardown),
         cmocka_unit_test_setup_teardown(links_of_another_kind_or_vlan_are_conflicts_not_changed, test_setup,
                                         test_teardown),
+        cmocka_unit_test_setup_teardown(management_vlan_goes_on_the_boot_nic, test_setup, test_teardown),
         cmocka_unit_test_setup_teardown(bonds_get_their_mode_and_members, test_setup, test_teardown),
         cmocka_unit_test_setup_teardown(storage_reports_missing_iscsiadm_and_nfs_failures, test_setup,
                                         test_teardown),

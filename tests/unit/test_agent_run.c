@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <limits.h>
 #include <stdio.h>
@@ -19,6 +20,10 @@
 #include "test_agent_server.h"
 
 extern int apply_stub_calls;
+extern int apply_stub_mgmt_vlan_calls;
+extern unsigned apply_stub_mgmt_vlan_id;
+extern uint8_t apply_stub_mgmt_vlan_mac[6];
+extern bool apply_stub_had_boot_mac;
 extern const char *apply_stub_fail;
 
 static char T[64], cmdline[128], root[128], keep[128];
@@ -99,10 +104,12 @@ static void a_good_run_goes_birth_restore_apply_ready(void **state)
     char text[256];
     snprintf(text, sizeof text, "ro midwife.url=%s midwife.token=tok1 midwife.mac=52-54-00-00-00-01\n", s.url);
     write_cmdline(text);
-    int calls = apply_stub_calls;
+    int calls = apply_stub_calls, vlan_calls = apply_stub_mgmt_vlan_calls;
     struct run_opts o = opts();
     assert_int_equal(agent_run(&o), AGENT_EXIT_OK);
     assert_int_equal(apply_stub_calls, calls + 1);
+    assert_true(apply_stub_had_boot_mac);
+    assert_int_equal(apply_stub_mgmt_vlan_calls, vlan_calls); /* no midwife.vlan= */
 
     char path[PATH_MAX];
     struct stat st;
@@ -128,6 +135,44 @@ static void a_good_run_goes_birth_restore_apply_ready(void **state)
     server_stop(&s);
     free((char *)rs[0]);
     free(doc);
+}
+
+/* midwife.vlan=N brings the management VLAN up on the boot NIC before the
+ * birth; without midwife.mac= there is no NIC to put it on, and the birth
+ * is tried all the same. */
+static void the_management_vlan_comes_up_before_the_birth(void **state)
+{
+    (void)state;
+    for (int with_mac = 1; with_mac >= 0; with_mac--) {
+        struct fake_server s;
+        server_listen(&s);
+        char *doc = document(&s, "");
+        const char *ok = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}";
+        const char *rs[] = {answer(200, doc), ok, ok, ok, ok};
+        server_serve(&s, rs, 5);
+        char text[256];
+        snprintf(text, sizeof text, "ro midwife.url=%s midwife.token=tok1%s midwife.vlan=42\n", s.url,
+                 with_mac ? " midwife.mac=52-54-00-00-00-07" : "");
+        write_cmdline(text);
+        int vlan_calls = apply_stub_mgmt_vlan_calls;
+        struct run_opts o = opts();
+        assert_int_equal(agent_run(&o), AGENT_EXIT_OK);
+        if (with_mac) {
+            static const uint8_t want[6] = {0x52, 0x54, 0, 0, 0, 0x07};
+            assert_int_equal(apply_stub_mgmt_vlan_calls, vlan_calls + 1);
+            assert_int_equal(apply_stub_mgmt_vlan_id, 42);
+            assert_memory_equal(apply_stub_mgmt_vlan_mac, want, 6);
+        } else {
+            assert_int_equal(apply_stub_mgmt_vlan_calls, vlan_calls);
+            assert_false(apply_stub_had_boot_mac);
+        }
+        char *seen = server_requests(&s);
+        after(seen, 0, "POST /api/v1/birth HTTP/1.1");
+        free(seen);
+        server_stop(&s);
+        free((char *)rs[0]);
+        free(doc);
+    }
 }
 
 static void a_refused_document_is_reported_and_nothing_applied(void **state)
@@ -216,6 +261,7 @@ int main(void)
     signal(SIGPIPE, SIG_IGN);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(a_good_run_goes_birth_restore_apply_ready),
+        cmocka_unit_test(the_management_vlan_comes_up_before_the_birth),
         cmocka_unit_test(a_refused_document_is_reported_and_nothing_applied),
         cmocka_unit_test(a_failed_apply_is_the_failed_report),
         cmocka_unit_test(a_refused_birth_is_final),
