@@ -139,8 +139,8 @@ export function renderEvents(main) {
   fill(main,
     h('h1', 'Events'),
     h('div.toolbar',
-      h('label', {for: 'ev-filter'}, 'Filter'), filter,
-      h('label', {for: 'ev-status'}, 'Status'), status,
+      h('span.field', h('label', {for: 'ev-filter'}, 'Filter'), filter),
+      h('span.field', h('label', {for: 'ev-status'}, 'Status'), status),
       pause, count),
     h('div.scroll', table));
   redraw();

@@ -141,9 +141,10 @@ export function steps(attempt, now = Date.now()) {
   for (let i = 0; i < latest; i++) {
     if (out[i].status === 'waiting') out[i].status = 'skipped';
     // An earlier step still "running" while a later one went on is done.
+    // Configuring ends when ready comes; the others at their last event.
     if (out[i].status === 'running' && out[i + 1] && out[i + 1].start) {
       out[i].status = 'ok';
-      out[i].end = out[i].events[out[i].events.length - 1].time;
+      out[i].end = out[i].id === 'configuring' ? out[i + 1].start : out[i].events[out[i].events.length - 1].time;
       out[i].duration_ms = Date.parse(out[i].end) - Date.parse(out[i].start);
     }
   }
