@@ -54,6 +54,44 @@ async function unlabelled(page) {
     .map((el) => el.id || el.name || el.outerHTML.slice(0, 60)));
 }
 
+let boot2 = ''; // the token of node1's second boot
+
+// Text whose colour is below WCAG AA contrast against what is behind it
+// (4.5:1, 3:1 for large or bold-large text), as [text, ratio] pairs.
+async function lowContrast(page) {
+  return page.evaluate(() => {
+    const rgba = (s) => (s.match(/[\d.]+/g) || []).map(Number);
+    const lum = ([r, g, b]) => {
+      const f = (v) => ((v /= 255) <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4);
+      return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+    };
+    const background = (el) => {
+      for (let e = el; e; e = e.parentElement) {
+        const c = rgba(getComputedStyle(e).backgroundColor);
+        if (c.length === 3 || (c.length === 4 && c[3] > 0.5)) return c.slice(0, 3);
+      }
+      return rgba(getComputedStyle(document.documentElement).backgroundColor).slice(0, 3);
+    };
+    const bad = [];
+    const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+    for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+      const el = n.parentElement;
+      if (!n.textContent.trim() || !el || !el.getClientRects().length || el.closest('[hidden], .sr-only, :disabled')) continue;
+      const st = getComputedStyle(el);
+      if (st.visibility === 'hidden' || Number(st.opacity) < 1) continue;
+      const fg = rgba(st.color);
+      if (fg.length === 4 && fg[3] === 0) continue;
+      const bg = background(el);
+      const [a, b] = [lum(fg), lum(bg)].sort((x, y) => y - x);
+      const ratio = (a + 0.05) / (b + 0.05);
+      const size = parseFloat(st.fontSize);
+      const large = size >= 24 || (size >= 18.66 && Number(st.fontWeight) >= 700);
+      if (ratio < (large ? 3 : 4.5)) bad.push([n.textContent.trim().slice(0, 40), Math.round(ratio * 100) / 100]);
+    }
+    return bad;
+  });
+}
+
 const rowState = (page, name) => page.locator(`table.hosts tr[data-host="${name}"] td.c-state`);
 
 test('the web UI against a real midwife', {timeout: 150000}, async (t) => {
@@ -62,7 +100,7 @@ test('the web UI against a real midwife', {timeout: 150000}, async (t) => {
     headless: true,
     args: ['--no-proxy-server'],
   });
-  const context = await browser.newContext({viewport: {width: 1280, height: 900}});
+  const context = await browser.newContext({viewport: {width: 1280, height: 900}, colorScheme: 'light'});
   const page = await context.newPage();
   const pageErrors = [];
   const urls = [];
@@ -136,6 +174,7 @@ test('the web UI against a real midwife', {timeout: 150000}, async (t) => {
     assert.match(await row.locator('td.c-addr').textContent(), /^10\.77\.9\.\d+$/);
     assert.equal(await row.locator('td.c-vlan').textContent(), '42');
     await shot(page, 'hosts');
+    assert.deepEqual(await lowContrast(page), [], 'contrast of the hosts page');
   });
 
   await t.test('filters: by state, by label, by search', async () => {
@@ -190,6 +229,11 @@ test('the web UI against a real midwife', {timeout: 150000}, async (t) => {
     await page.locator('#hooks pre.output', {hasText: 'born hook saw node1'}).waitFor(WAIT);
     await page.locator('#identity', {hasText: 'SER-UI-1'}).waitFor(WAIT);
     await shot(page, 'host-node1');
+    assert.deepEqual(await lowContrast(page), [], 'contrast, light scheme');
+    await page.emulateMedia({colorScheme: 'dark'});
+    assert.deepEqual(await lowContrast(page), [], 'contrast, dark scheme');
+    await shot(page, 'host-node1-dark');
+    await page.emulateMedia({colorScheme: 'light'});
   });
 
   await t.test('changing its build in the UI changes it in the API', async () => {
@@ -253,6 +297,7 @@ test('the web UI against a real midwife', {timeout: 150000}, async (t) => {
     assert.equal(await li.getAttribute('data-rule'), 'rack9-dell');
     assert.ok((await li.textContent()).includes(hit.why), `the trace says why: ${hit.why}`);
     await shot(page, 'rules');
+    assert.deepEqual(await lowContrast(page), [], 'contrast of the rules page');
     // Another vendor falls through to the catch-all; the first rule says why not.
     await page.fill('#t-vendor', 'HPE');
     await page.click('#t-run');
@@ -268,9 +313,9 @@ test('the web UI against a real midwife', {timeout: 150000}, async (t) => {
   await t.test('the live event feed and the server status', async () => {
     await page.click('nav a[href="#/events"]');
     await page.locator('table.events tr.ev-ok', {hasText: 'report.ready'}).first().waitFor(WAIT);
-    // A new event arrives without a reload.
-    const tok = client('script');
-    assert.match(tok, /^[0-9a-f]{64}$/);
+    // A new event arrives without a reload: node1 boots again.
+    boot2 = client('script');
+    assert.match(boot2, /^[0-9a-f]{64}$/);
     await page.locator('table.events tbody tr', {hasText: 'token.issued'}).first().waitFor(WAIT);
     await page.fill('#ev-filter', 'http.script');
     const kinds = await page.locator('table.events tbody td:nth-child(4)').allTextContents();
@@ -282,6 +327,32 @@ test('the web UI against a real midwife', {timeout: 150000}, async (t) => {
     await page.locator('table', {hasText: 'HTTP'}).locator('td', {hasText: '8080'}).first().waitFor(WAIT);
     await page.locator('table', {hasText: 'bound'}).locator('th', {hasText: 'lab'}).waitFor(WAIT);
     await shot(page, 'status');
+    assert.deepEqual(await lowContrast(page), [], 'contrast of the status page');
+  });
+
+  await t.test('a failed boot: the host turns failed live, its timeline step is red with the reason', async () => {
+    await page.click('nav a[href="#/hosts"]');
+    await page.locator('table.hosts tr[data-host="node1"] td.c-state', {hasText: 'booting'}).waitFor(WAIT);
+    let r = hostCall('/api/v1/birth', boot2, {macs: [MAC], serial: 'SER-UI-1'});
+    assert.equal(r.status, 200, r.body);
+    const why = 'mount /mnt/iso: connection refused';
+    r = hostCall('/api/v1/report', boot2, {failed: why, step: 'storage'});
+    assert.equal(r.status, 200, r.body);
+    await page.locator('table.hosts tr[data-host="node1"] td.c-state', {hasText: 'failed'}).waitFor(WAIT);
+    await page.locator('ul.counts button[data-state="failed"] strong', {hasText: '1'}).waitFor(WAIT);
+    await page.click('table.hosts tr[data-host="node1"] th a');
+    const failed = page.locator('ol.timeline li[data-step="configuring"][data-status="fail"]');
+    await failed.waitFor(WAIT);
+    assert.ok((await failed.locator('.why').textContent()).includes(why));
+    const red = await failed.locator('h3').evaluate((el) => getComputedStyle(el).color);
+    assert.equal(red, 'rgb(164, 14, 38)', 'a failed step is in the failure colour');
+    assert.equal(await page.locator('ol.timeline li[data-step="ready"]').getAttribute('data-status'), 'waiting');
+    await page.locator('#diagnosis li.finding-agent-failed', {hasText: 'storage'}).waitFor(WAIT);
+    await shot(page, 'host-node1-failed');
+    // The first boot is still there, all ok.
+    assert.equal(await page.locator('#t-boot option').count(), 2);
+    await page.selectOption('#t-boot', {index: 0});
+    await page.locator('ol.timeline li[data-step="ready"][data-status="ok"]').waitFor(WAIT);
   });
 
   await t.test('a token the API refuses returns to the login form with its message', async () => {

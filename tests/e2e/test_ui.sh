@@ -197,7 +197,7 @@ nsx "$NS_S" env MIDWIFE_URL="$URL" MIDWIFE_TOKEN="$ADMIN" UI_CLIENT="$T/client" 
 rc=$?
 sed 's/^/  browser| /' "$T/browser.log"
 [ $rc = 0 ] || fail "browser test failed (status $rc); screenshots so far in $SHOTS"
-for p in login hosts hosts-narrow host-node1 builds profiles rules events status; do
+for p in login hosts hosts-narrow host-node1 host-node1-failed builds profiles rules events status; do
   [ -s "$SHOTS/$p.png" ] || fail "no screenshot $p.png"
 done
 pass "browser: login, live booting → ready, timeline, build change, API error, rule tester; screenshots in $SHOTS"

@@ -2,7 +2,7 @@
 // once, then the stream follows from the newest; pages subscribe to it.
 // Also the events page (#/events), a live feed with filters.
 import {EventStream, get} from './api.js';
-import {fill, fmtTime, h} from './dom.js';
+import {fill, fmtClock, fmtTime, h} from './dom.js';
 
 const KEEP = 2000;
 const recent = [];               // oldest first, at most KEEP
@@ -84,21 +84,23 @@ export function stopEvents() {
 
 // ---- the events page ------------------------------------------------------
 
-export function eventRow(ev) {
+// compact: one host's events, without the host and MAC columns.
+export function eventRow(ev, compact = false) {
   return h('tr', {class: 'ev-' + ev.status},
-    h('td.nowrap', h('time', {datetime: ev.time}, fmtTime(ev.time))),
-    h('td', ev.host ? h('a', {href: '#/hosts/' + encodeURIComponent(ev.host)}, ev.host) : ''),
-    h('td.mono', ev.mac || ''),
+    h('td.nowrap', h('time', {datetime: ev.time}, compact ? fmtClock(ev.time) : fmtTime(ev.time))),
+    compact ? '' : h('td', ev.host ? h('a', {href: '#/hosts/' + encodeURIComponent(ev.host)}, ev.host) : ''),
+    compact ? '' : h('td.mono', ev.mac || ''),
     h('td.mono', ev.kind),
     h('td', h('span.status', {class: 'st-' + ev.status}, ev.status)),
     h('td.msg', ev.message));
 }
 
-export function eventTable(caption) {
+export function eventTable(caption, compact = false) {
   const body = h('tbody');
+  const cols = compact ? ['time', 'kind', 'status', 'message'] : ['time', 'host', 'MAC', 'kind', 'status', 'message'];
   const table = h('table.events',
     h('caption.sr-only', caption),
-    h('thead', h('tr', ['time', 'host', 'MAC', 'kind', 'status', 'message'].map((c) => h('th', {scope: 'col'}, c)))),
+    h('thead', h('tr', cols.map((c) => h('th', {scope: 'col'}, c)))),
     body);
   return {table, body};
 }

@@ -42,7 +42,7 @@ export async function renderHost(main, name) {
   const config = h('div#config');
   const hooks = h('div#hooks');
   const ident = h('div#identity');
-  const evTable = eventTable('Events of this host, newest first');
+  const evTable = eventTable('Events of this host, newest first', true);
 
   // ---- actions ----
   const buildIn = h('input#a-build', {type: 'text', list: 'a-builds', autocomplete: 'off', value: host.build});
@@ -231,7 +231,7 @@ export async function renderHost(main, name) {
   }
 
   function drawEvents() {
-    fill(evTable.body, events.slice(-200).reverse().map(eventRow));
+    fill(evTable.body, events.slice(-200).reverse().map((e) => eventRow(e, true)));
   }
 
   async function loadEvents() {
@@ -269,7 +269,7 @@ export async function renderHost(main, name) {
     if (events.length && events[events.length - 1].id >= ev.id) return;
     events.push(ev);
     drawTimeline();
-    evTable.body.prepend(eventRow(ev));
+    evTable.body.prepend(eventRow(ev, true));
     if (ev.kind === 'state.changed' || ev.kind.startsWith('hook.') || ev.kind === 'birth.accepted') {
       clearTimeout(later);
       later = setTimeout(async () => {

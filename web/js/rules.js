@@ -21,7 +21,8 @@ export async function renderRules(main) {
     [k, h('input', {id: 't-' + k, name: k, type: 'text', placeholder: ph, autocomplete: 'off', spellcheck: 'false'})]));
   const result = h('div#t-result', {'aria-live': 'polite'});
   const run = h('button#t-run', {type: 'submit'}, 'Test');
-  const form = h('form.grid2', {on: {submit: async (e) => {
+  let rules = [];
+  const form = h('form', {on: {submit: async (e) => {
     e.preventDefault();
     const body = {};
     for (const [k, el] of Object.entries(inputs)) {
@@ -32,8 +33,13 @@ export async function renderRules(main) {
     run.disabled = true;
     try {
       const r = await post('/rules/test', body);
+      const rule = rules.find((x) => x.name === r.match);
+      const gives = rule ? [rule.build && `build ${rule.build}`, rule.profile && `profile ${rule.profile}`,
+        rule.mode && `mode ${rule.mode}`, Object.keys(rule.labels || {}).length && `labels ${toLines(rule.labels).replace(/\n/g, ', ')}`]
+        .filter(Boolean).join(', ') : '';
       fill(result,
-        h('p.verdict', {role: 'status'}, r.match ? ['Matches rule ', h('strong#t-match', r.match)] : h('strong#t-match', 'No rule matches.')),
+        h('p.verdict', {role: 'status'}, r.match ? ['Matches rule ', h('strong#t-match', r.match), gives ? `: it would get ${gives}.` : '.'] :
+          h('strong#t-match', 'No rule matches: the [boot] default applies.')),
         h('ol.trace', (r.trace || []).map((t) => h('li', {class: t.matched ? 'matched' : 'missed', dataset: {rule: t.rule}},
           h('strong', t.rule), t.matched ? ' — matches: ' : ' — no: ', t.why))));
     } catch (err) {
@@ -42,8 +48,8 @@ export async function renderRules(main) {
       run.disabled = false;
     }
   }}},
-  FIELDS.map(([k, label]) => [h('label', {for: 't-' + k}, label), inputs[k]]),
-  h('div.span2', run));
+  h('div.fields', FIELDS.map(([k, label]) => h('label', {for: 't-' + k}, label, inputs[k]))),
+  run);
 
   fill(main,
     h('h1', 'Rules'),
@@ -51,7 +57,7 @@ export async function renderRules(main) {
       h('p.muted', 'What would a machine that says this become? Only the MAC is required.'), form, result),
     h('section.card', {'aria-labelledby': 'r-list'}, h('h2#r-list', 'Rules, first match wins'), list));
   try {
-    const rules = (await getAll('/rules')).sort((a, b) => a.rank - b.rank);
+    rules = (await getAll('/rules')).sort((a, b) => a.rank - b.rank);
     fill(list, rules.length ? h('div.scroll', h('table',
       h('thead', h('tr', ['rank', 'name', 'match', 'build', 'profile', 'mode', 'labels'].map((c) => h('th', {scope: 'col'}, c)))),
       h('tbody', rules.map((r) => h('tr', {dataset: {rule: r.name}},

@@ -3,7 +3,7 @@ import {get} from './api.js';
 import {dl, errorBox, fill, fmtDuration, fmtTime, h} from './dom.js';
 
 function table(caption, cols, rows) {
-  return h('div.scroll', h('table.small', h('caption', caption),
+  return h('div.scroll', h('table.small', h('caption.sr-only', caption),
     h('thead', h('tr', cols.map((c) => h('th', {scope: 'col'}, c)))),
     h('tbody', rows.map((r) => h('tr', r.map((c, i) => (i === 0 ? h('th', {scope: 'row'}, c) : h('td', c))))))));
 }
@@ -17,7 +17,7 @@ export async function renderStatus(main) {
       const s = await get('/status');
       const l = s.listeners || {};
       const on = (x) => (x && x.enabled ? 'on' : 'off');
-      fill(out,
+      fill(out, h('div.cards',
         h('section.card', {'aria-labelledby': 's-server'}, h('h2#s-server', 'midwife'),
           dl([['version', s.version], ['started', fmtTime(s.started)], ['uptime', fmtDuration(s.uptime_s * 1000)],
             ['hosts', String(s.hosts_total)]])),
@@ -36,7 +36,7 @@ export async function renderStatus(main) {
             h('p.muted', 'No subnets configured.')),
         h('section.card', {'aria-labelledby': 's-counters'}, h('h2#s-counters', 'Counters'),
           table('Counters', ['counter', 'value'], Object.entries(s.counters || {}).map(([k, v]) => [k, String(v)])),
-          h('p.muted', 'Per reason and route: ', h('a', {href: '/metrics'}, '/metrics'), '.')));
+          h('p.muted', 'Per reason and route: ', h('a', {href: '/metrics'}, '/metrics'), '.'))));
     } catch (e) {
       fill(out, errorBox(e));
     }
