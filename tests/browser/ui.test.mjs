@@ -6,9 +6,12 @@
 //                   network: "script" → boot token; "call M PATH TOKEN BODY"
 //   UI_MAC          node1's MAC
 //   UI_SCREENSHOTS  where the screenshots go
+//   UI_CONTROL      a directory: the file "restart" there asks the test
+//                   script to restart midwife; it answers with "restarted"
 //   CHROMIUM        the browser binary (default /usr/bin/chromium)
 import assert from 'node:assert/strict';
 import {execFileSync} from 'node:child_process';
+import fs from 'node:fs';
 import {test} from 'node:test';
 
 import {chromium} from 'playwright-core';
@@ -18,7 +21,9 @@ const TOKEN = process.env.MIDWIFE_TOKEN;
 const CLIENT = process.env.UI_CLIENT;
 const MAC = process.env.UI_MAC;
 const SHOTS = process.env.UI_SCREENSHOTS;
-assert.ok(BASE && TOKEN && CLIENT && MAC && SHOTS, 'MIDWIFE_URL, MIDWIFE_TOKEN, UI_CLIENT, UI_MAC, UI_SCREENSHOTS');
+const CONTROL = process.env.UI_CONTROL;
+assert.ok(BASE && TOKEN && CLIENT && MAC && SHOTS && CONTROL,
+  'MIDWIFE_URL, MIDWIFE_TOKEN, UI_CLIENT, UI_MAC, UI_SCREENSHOTS, UI_CONTROL');
 const WAIT = {timeout: 15000};
 
 // The API as the CLI would call it, to check what the UI says and did.
@@ -40,6 +45,16 @@ function hostCall(path, token, body) {
   const out = client('call', 'POST', path, token, JSON.stringify(body));
   const sp = out.indexOf(' ');
   return {status: Number(out.slice(0, sp)), body: out.slice(sp + 1)};
+}
+
+async function restartMidwife() {
+  fs.rmSync(`${CONTROL}/restarted`, {force: true});
+  fs.writeFileSync(`${CONTROL}/restart`, '');
+  for (let i = 0; i < 300; i++) {
+    if (fs.existsSync(`${CONTROL}/restarted`)) return;
+    await new Promise((res) => setTimeout(res, 100));
+  }
+  throw new Error('midwife was not restarted within 30 s');
 }
 
 async function shot(page, name) {
@@ -353,6 +368,68 @@ test('the web UI against a real midwife', {timeout: 150000}, async (t) => {
     assert.equal(await page.locator('#t-boot option').count(), 2);
     await page.selectOption('#t-boot', {index: 0});
     await page.locator('ol.timeline li[data-step="ready"][data-status="ok"]').waitFor(WAIT);
+  });
+
+  await t.test('forget (retire) and reinstall a host from its page', async () => {
+    await page.goto(BASE + '/ui/#/hosts/spare-1');
+    await page.locator('#a-retire').waitFor(WAIT);
+    page.once('dialog', (d) => d.accept());
+    await page.click('#a-retire');
+    await page.locator('.hosthead .badge', {hasText: 'retired'}).waitFor(WAIT);
+    assert.equal((await api('GET', '/hosts/spare-1')).body.state, 'retired');
+    await page.click('#a-reinstall');
+    await page.locator('.hosthead .badge', {hasText: 'discovered'}).waitFor(WAIT);
+    assert.equal((await api('GET', '/hosts/spare-1')).body.state, 'discovered');
+    const ops = await api('GET', '/hosts/spare-1/operations');
+    assert.ok(ops.body.items.some((o) => o.kind === 'reinstall'), JSON.stringify(ops.body));
+    // Declining the confirmation does nothing.
+    page.once('dialog', (d) => d.dismiss());
+    await page.click('#a-retire');
+    await page.waitForTimeout(300);
+    assert.equal((await api('GET', '/hosts/spare-1')).body.state, 'discovered');
+  });
+
+  await t.test('the event stream comes back after midwife restarts, nothing missed or repeated', async () => {
+    await page.click('nav a[href="#/events"]');
+    await page.locator('table.events').waitFor(WAIT);
+    await page.locator('#conn', {hasText: 'live'}).waitFor(WAIT);
+    await page.evaluate(() => {
+      window.connStates = [];
+      const el = document.getElementById('conn');
+      new MutationObserver(() => window.connStates.push(el.textContent)).observe(el, {childList: true, characterData: true, subtree: true});
+    });
+    const rows = (text) => page.locator('table.events tbody tr', {hasText: text}).count();
+    const readyBefore = await rows('agent reported ready');
+    assert.ok(readyBefore >= 1);
+    // Hold the stream's reconnection until an event has happened that it
+    // did not see: it must come from the replay (?after=LAST_ID).
+    let open;
+    const gate = new Promise((res) => { open = res; });
+    const resumed = [];
+    await page.route((u) => u.pathname === '/api/v1/events', async (route) => {
+      if ((route.request().headers().accept || '').includes('text/event-stream')) {
+        resumed.push(route.request().url());
+        await gate;
+      }
+      await route.continue();
+    });
+    await restartMidwife();
+    await page.locator('#conn', {hasText: 'reconnecting'}).waitFor(WAIT);
+    const tok = client('script'); // a new boot while the UI is cut off
+    assert.match(tok, /^[0-9a-f]{64}$/);
+    const boot = (await api('GET', '/hosts/node1')).body.boot_id;
+    const issued = (await api('GET', '/events?kind=token.issued&limit=1')).body.items[0];
+    assert.equal(issued.boot_id, boot);
+    open();
+    await page.locator('table.events tbody tr', {hasText: `boot ${boot}: token issued`}).waitFor({timeout: 30000});
+    const after = Number(new URL(resumed[resumed.length - 1]).searchParams.get('after'));
+    assert.ok(after > 0 && after < issued.id, `resumed after ${after}, before the missed event ${issued.id}`);
+    await page.unroute((u) => u.pathname === '/api/v1/events');
+    await page.locator('#conn', {hasText: 'live'}).waitFor(WAIT);
+    const states = await page.evaluate(() => window.connStates);
+    assert.ok(states.includes('reconnecting…'), `the stream was seen to drop: ${states.join(', ')}`);
+    assert.equal(await rows(`boot ${boot}: token issued`), 1, 'the new event once');
+    assert.equal(await rows('agent reported ready'), readyBefore, 'no event repeated');
   });
 
   await t.test('a token the API refuses returns to the login form with its message', async () => {

@@ -191,10 +191,27 @@ with_timeout 30 node --test "$BROWSER_DIR/timeline.test.mjs" >"$T/timeline.log" 
 pass "timeline steps from events (node --test timeline.test.mjs)"
 
 log "screenshots: $SHOTS"
+# The browser test asks for a restart of midwife (to see the event stream
+# come back) by creating ctl/restart; ctl/restarted says it is done.
+mkdir -p "$T/ctl"
 nsx "$NS_S" env MIDWIFE_URL="$URL" MIDWIFE_TOKEN="$ADMIN" UI_CLIENT="$T/client" UI_MAC="$MAC_A" \
-  UI_SCREENSHOTS="$SHOTS" CHROMIUM="$CHROMIUM" HOME="$T" \
-  timeout --kill-after=5 180 node --test --test-reporter=spec "$BROWSER_DIR/ui.test.mjs" >"$T/browser.log" 2>&1
+  UI_SCREENSHOTS="$SHOTS" UI_CONTROL="$T/ctl" CHROMIUM="$CHROMIUM" HOME="$T" \
+  timeout --kill-after=5 180 node --test --test-reporter=spec "$BROWSER_DIR/ui.test.mjs" >"$T/browser.log" 2>&1 &
+NODE_PID=$!
+E2E_PIDS+=("$NODE_PID")
+while kill -0 "$NODE_PID" 2>/dev/null; do
+  if [ -e "$T/ctl/restart" ]; then
+    rm -f "$T/ctl/restart"
+    # shellcheck disable=SC2119 # the default wait
+    midwife_stop
+    midwife_start "$NS_S" "$T/midwife.conf" "$T/midwife.log"
+    touch "$T/ctl/restarted"
+  fi
+  sleep 0.1
+done
+wait "$NODE_PID"
 rc=$?
+forget_pid "$NODE_PID"
 sed 's/^/  browser| /' "$T/browser.log"
 [ $rc = 0 ] || fail "browser test failed (status $rc); screenshots so far in $SHOTS"
 for p in login hosts hosts-narrow host-node1 host-node1-failed builds profiles rules events status; do

@@ -132,6 +132,8 @@ export function parseSse(buffer) {
   return {frames, rest: norm.slice(start)};
 }
 
+const SILENCE_MS = 40000;
+
 export class EventStream {
   // onEvent(event JSON); onState('live' | 'reconnecting' | 'stopped', detail)
   constructor({after = 0, params = {}, onEvent, onState = () => {}}) {
@@ -178,9 +180,20 @@ export class EventStream {
         const reader = res.body.getReader();
         const dec = new TextDecoder();
         let buf = '';
+        // midwife sends a heartbeat every 15 s: silence for much longer
+        // is a connection that died without closing.
+        const ctrl = this.ctrl;
+        let watchdog = setTimeout(() => ctrl.abort(), SILENCE_MS);
         for (;;) {
-          const {value, done} = await reader.read();
+          let chunk;
+          try {
+            chunk = await reader.read();
+          } finally {
+            clearTimeout(watchdog);
+          }
+          const {value, done} = chunk;
           if (done) break;
+          watchdog = setTimeout(() => ctrl.abort(), SILENCE_MS);
           buf += dec.decode(value, {stream: true});
           const {frames, rest} = parseSse(buf);
           buf = rest;

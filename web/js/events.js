@@ -125,7 +125,7 @@ export function renderEvents(main) {
   };
   const redraw = () => {
     const shown = recent.filter(matches).slice(-500).reverse();
-    fill(body, shown.map(eventRow));
+    fill(body, shown.map((e) => eventRow(e)));
     held = 0;
     count.textContent = `${shown.length} shown`;
   };
