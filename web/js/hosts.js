@@ -161,6 +161,17 @@ export async function renderHosts(main) {
     if (!x || ev.kind === 'state.changed' || ev.kind === 'birth.accepted') refresh(ev.host);
     render();
   });
+  // Changes that make no event (a PATCH from the CLI) show within 30 s.
+  const relist = setInterval(async () => {
+    try {
+      const fresh = await getAll('/hosts');
+      hosts.clear();
+      for (const x of fresh) hosts.set(x.name, x);
+      render();
+    } catch {
+      // a 401 has already returned to the login form; anything else: next time
+    }
+  }, 30000);
   const tick = setInterval(() => {
     for (const td of body.querySelectorAll('td.c-since')) {
       if (td.dataset.since) td.textContent = fmtDuration(Date.now() - Date.parse(td.dataset.since));
@@ -169,6 +180,7 @@ export async function renderHosts(main) {
   return () => {
     unsub();
     clearInterval(tick);
+    clearInterval(relist);
     clearTimeout(timer);
     clear(body);
   };
