@@ -24,7 +24,7 @@ const SHOTS = process.env.UI_SCREENSHOTS;
 const CONTROL = process.env.UI_CONTROL;
 assert.ok(BASE && TOKEN && CLIENT && MAC && SHOTS && CONTROL,
   'MIDWIFE_URL, MIDWIFE_TOKEN, UI_CLIENT, UI_MAC, UI_SCREENSHOTS, UI_CONTROL');
-const WAIT = {timeout: 15000};
+const WAIT = {timeout: 20000};
 
 // The API as the CLI would call it, to check what the UI says and did.
 async function api(method, path, body, token = TOKEN) {
