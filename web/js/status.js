@@ -21,7 +21,7 @@ export async function renderStatus(main) {
         h('section.card', {'aria-labelledby': 's-server'}, h('h2#s-server', 'midwife'),
           dl([['version', s.version], ['started', fmtTime(s.started)], ['uptime', fmtDuration(s.uptime_s * 1000)],
             ['hosts', String(s.hosts_total)]])),
-        h('section.card', {'aria-labelledby': 's-listeners'}, h('h2#s-listeners', 'Listeners'),
+        h('section.card.wide', {'aria-labelledby': 's-listeners'}, h('h2#s-listeners', 'Listeners'),
           table('Listeners', ['service', 'state', 'address', 'port', 'detail'], [
             ['DHCP', on(l.dhcp), '', String(l.dhcp ? l.dhcp.port : ''), l.dhcp ? (l.dhcp.interfaces || []).join(', ') : ''],
             ['TFTP', on(l.tftp), l.tftp ? l.tftp.address : '', String(l.tftp ? l.tftp.port : ''), ''],
@@ -34,7 +34,7 @@ export async function renderStatus(main) {
             table('Leases per subnet', ['subnet', 'bound', 'released', 'declined', 'expired'],
               Object.entries(s.leases).map(([k, v]) => [k, String(v.bound), String(v.released), String(v.declined), String(v.expired)])) :
             h('p.muted', 'No subnets configured.')),
-        h('section.card', {'aria-labelledby': 's-counters'}, h('h2#s-counters', 'Counters'),
+        h('section.card.wide', {'aria-labelledby': 's-counters'}, h('h2#s-counters', 'Counters'),
           table('Counters', ['counter', 'value'], Object.entries(s.counters || {}).map(([k, v]) => [k, String(v)])),
           h('p.muted', 'Per reason and route: ', h('a', {href: '/metrics'}, '/metrics'), '.'))));
     } catch (e) {
