@@ -10,7 +10,8 @@ build_pkgs="meson ninja-build pkg-config gcc clang libclang-rt-14-dev
   libcurl4-openssl-dev"
 test_pkgs="iproute2 qemu-system-x86 ipxe-qemu ipxe ovmf busybox-static udhcpc
   isc-dhcp-client isc-dhcp-relay tftp-hpa atftp curl cpio dpkg-dev procps psmisc
-  iputils-ping openssl xorriso jq python3 util-linux gzip dnsmasq-base tgt"
+  iputils-ping openssl xorriso jq python3 util-linux gzip dnsmasq-base tgt
+  chromium nodejs"
 bench_pkgs="kea-admin kea-dhcp4-server tftpd-hpa wrk nginx-light"
 
 case "${1:-all}" in
@@ -20,6 +21,10 @@ case "${1:-all}" in
   all) want="$build_pkgs $test_pkgs $bench_pkgs" ;;
   *) echo "usage: $0 [build|test|bench|all]" >&2; exit 2 ;;
 esac
+
+# The browser tests need npm; Debian ships it apart from nodejs (another
+# nodejs build may bring its own npm, and then the package is not needed).
+case $want in *nodejs*) command -v npm >/dev/null 2>&1 || want="$want npm" ;; esac
 
 missing=""
 for p in $want; do

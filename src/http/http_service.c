@@ -57,6 +57,7 @@
 #include "http/http_path.h"
 #include "http/http_range.h"
 #include "http/http_request.h"
+#include "http/http_ui.h"
 #include "images/blobs.h"
 #include "boot/script.h"
 #include "lifecycle/birth.h"
@@ -78,7 +79,7 @@
 
 #define M_LABELED(n, h, l, v) {.name = (n), .help = (h), .type = METRIC_COUNTER, .label = (l), .label_value = (v)}
 
-enum route { R_HEALTHZ, R_METRICS, R_IPXE, R_ESXI, R_FILE, R_PROGRAM, R_API, R_OTHER, R_COUNT };
+enum route { R_HEALTHZ, R_METRICS, R_IPXE, R_ESXI, R_FILE, R_PROGRAM, R_API, R_UI, R_OTHER, R_COUNT };
 #define REQ_HELP "HTTP requests by route"
 static struct metric m_requests[R_COUNT] = {
     M_LABELED("midwife_http_requests_total", REQ_HELP, "route", "healthz"),
@@ -88,6 +89,7 @@ static struct metric m_requests[R_COUNT] = {
     M_LABELED("midwife_http_requests_total", REQ_HELP, "route", "file"),
     M_LABELED("midwife_http_requests_total", REQ_HELP, "route", "program"),
     M_LABELED("midwife_http_requests_total", REQ_HELP, "route", "api"),
+    M_LABELED("midwife_http_requests_total", REQ_HELP, "route", "ui"),
     M_LABELED("midwife_http_requests_total", REQ_HELP, "route", "other"),
 };
 #define RESP_HELP "HTTP responses by status class"
@@ -326,6 +328,7 @@ static const char *reason_phrase(int status)
     case 202: return "Accepted";
     case 204: return "No Content";
     case 206: return "Partial Content";
+    case 301: return "Moved Permanently";
     case 304: return "Not Modified";
     case 400: return "Bad Request";
     case 401: return "Unauthorized";
@@ -953,6 +956,13 @@ static void handle_request(struct conn *c, const struct http_request *req)
         http_count_error("bad_path");
         log_bad_request(c, "bad request target", req->target.p, req->target.len);
         respond_text(c, req, 400, "bad request target\n", false);
+        return;
+    }
+    /* Before the strict decoding: "/ui/" (index.html) ends in an empty
+     * segment; http_ui.c decodes the rest itself. */
+    if (http_ui_is_path(path, path_len)) {
+        m_requests[R_UI].value++;
+        http_ui_respond(c, req, path, path_len);
         return;
     }
     if (target == PATH_BAD) {
