@@ -543,6 +543,12 @@ void lifecycle_report(struct lifecycle *lc, const char *bearer, const json_t *bo
     json_t *d = json_deep_copy(body);
     if (d && facts)
         json_object_set_new(d, "facts", json_true());
+    /* docs/events.md: a failure's words are its "error", as in every
+     * other failing event (explain and the UI read that field). */
+    if (d && failed) {
+        json_object_set_new(d, "error", json_string(failed));
+        json_object_del(d, "failed");
+    }
     char *data = d ? json_dumps(d, JSON_COMPACT) : NULL;
     json_decref(d);
 

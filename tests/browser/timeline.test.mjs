@@ -50,8 +50,8 @@ test('a whole boot: every step ok, with its start and duration', () => {
 
 test('a failed report is the configuring step in red, with the reason', () => {
   const evs = goodBoot().slice(0, 13);
-  // As midwife records it: the report body, {failed, step}.
-  evs.push(ev(13000, 'report.failed', 'fail', {step: 'storage', failed: 'no disk matches'}, 1, 'agent failed at storage: no disk matches'));
+  // As midwife records it (docs/events.md): {step, error}.
+  evs.push(ev(13000, 'report.failed', 'fail', {step: 'storage', error: 'no disk matches'}, 1, 'agent failed at storage: no disk matches'));
   evs.push(ev(13000, 'state.changed', 'fail', {from: 'configuring', to: 'failed'}, 1));
   const s = byId(steps(attempts(evs)[0]));
   assert.equal(s.configuring.status, 'fail');

@@ -272,6 +272,8 @@ api GET "/api/v1/explain/$MAC_B"
 expect 200 "explain"
 jq -r '.diagnosis[].finding' "$T/out" | grep -q 'agent-failed' || fail "explain node2: $(jq -c .diagnosis "$T/out")"
 jq -r '.diagnosis[0].summary' "$T/out" | grep -q storage || fail "explain node2 does not name the step: $(jq -c .diagnosis "$T/out")"
+jq -r '.diagnosis[0].summary' "$T/out" | grep -q 'mount /mnt/iso: connection refused' ||
+  fail "explain node2 does not give the agent's words: $(jq -c .diagnosis "$T/out")"
 api GET "/api/v1/explain/02:00:00:77:99:99"
 jq -r '.diagnosis[0].finding' "$T/out" | grep -q 'never-seen' || fail "explain unknown MAC: $(jq -c .diagnosis "$T/out")"
 pass "explain: node2's failed step, an unknown MAC never seen"

@@ -95,8 +95,8 @@ function isSuccess(step, ev) {
 
 function reasonOf(ev) {
   const d = ev.data || {};
-  // report.failed carries the agent's words as data.failed (the report body).
-  return d.error || d.failed || d.why || d.reason || ev.message;
+  // A failure's words are data.error (docs/events.md); other kinds say why.
+  return d.error || d.why || d.reason || ev.message;
 }
 
 // One attempt → the six steps: {id, title, status: 'ok'|'fail'|'running'|
