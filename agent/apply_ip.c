@@ -121,7 +121,8 @@ static int run_dhcp_client(struct net *n, const char *ifname, int ifindex, unsig
     }
     char got[INET_ADDRSTRLEN + 4] = "";
     if (refill(n, &n->addrs, false) < 0 || count_ipv4(n, ifindex, got, sizeof got) == 0) {
-        snprintf(msg, msglen, "%s on %s succeeded but left no IPv4 address", client, ifname);
+        snprintf(msg, msglen, "%s on %s succeeded but left no IPv4 address%s%s", client, ifname,
+                 line[0] ? "; it said: " : "", line);
         return RESULT_FAILED;
     }
     snprintf(msg, msglen, "lease %s from %s", got, client);

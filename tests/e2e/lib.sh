@@ -393,7 +393,9 @@ qemu_start() {
 }
 
 # qemu_start_nics NS SERIAL TAP MAC [TAP MAC...]: as qemu_start with one
-# virtio NIC per TAP/MAC pair; the first boots. 384 MiB: the agent tests'
+# virtio NIC per TAP/MAC pair; the first boots. A TAP of the form
+# udp:PEER_PORT:OWN_PORT connects that NIC to a UDP peer on loopback
+# instead (vlan_switch.py). 384 MiB: the agent tests'
 # initrd carries kernel modules. VM_FIRMWARE=uefi boots OVMF with the NICs'
 # option ROMs off, so the firmware's own PXE client starts the boot (DHCP,
 # then an EFI iPXE over TFTP, which asks DHCP again and goes on over HTTP);
@@ -420,7 +422,14 @@ qemu_start_nics() {
     args+=(-machine accel=tcg -boot n)
   fi
   while [ $# -ge 2 ]; do
-    args+=(-netdev "tap,id=n$n,ifname=$1,script=no,downscript=no")
+    case $1 in
+      # udp:PEER_PORT:OWN_PORT: the NIC's frames as UDP datagrams on
+      # loopback (vlan_switch.py), instead of a tap.
+      udp:*:*)
+        local peer=${1#udp:}
+        args+=(-netdev "socket,id=n$n,udp=127.0.0.1:${peer%%:*},localaddr=127.0.0.1:${peer#*:}") ;;
+      *) args+=(-netdev "tap,id=n$n,ifname=$1,script=no,downscript=no") ;;
+    esac
     if [ $n = 0 ]; then
       args+=(-device "virtio-net-pci,netdev=n$n,mac=$2$rom,bootindex=1")
     else

@@ -3,7 +3,8 @@
 # busybox-static, the kernel modules of fetch-kernel.sh (virtio-net, 802.1Q,
 # bridge, bonding) and an /init that does what a host's init does before
 # midwife-agent runs: mounts, loads the modules, brings the boot NIC up by
-# DHCP (udhcpc), then starts the agent through its own init script
+# DHCP (udhcpc; not when the command line has midwife.vlan=N, where the
+# agent brings up VLAN N with its lease), then starts the agent through its own init script
 # (/etc/init.d/midwife-agent, from the agent module midwife appends).
 #
 # The /init prints MARKER, then "midwife-fact: KEY=VALUE" lines. Its two
@@ -36,7 +37,7 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/mw-agent-initrd.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT INT TERM
 root=$tmp/root
 mkdir -p "$root/bin" "$root/sbin" "$root/proc" "$root/sys" "$root/dev" "$root/tmp" "$root/etc" \
-  "$root/run" "$root/var/lib" "$root/lib/modules" "$root/usr/share/udhcpc"
+  "$root/run" "$root/var/lib" "$root/lib/modules" "$root/etc/udhcpc"
 cp "$busybox" "$root/bin/busybox"
 for a in sh mount umount cat echo ls sleep poweroff reboot uname ip udhcpc insmod tr sed grep head \
   kill mkdir cut date hostname rm cp env ps; do
@@ -47,8 +48,9 @@ cp "$mods/order" "$root/lib/modules/order"
 printf '%s\n' "$marker" >"$root/etc/marker"
 printf '%s\n' "$linger" >"$root/etc/linger"
 
-# udhcpc hands the lease to a script; this one configures the NIC.
-cat >"$root/usr/share/udhcpc/default.script" <<'DHCP'
+# udhcpc hands the lease to a script; this one configures the NIC. It sits
+# where Debian's busybox looks by default (the agent runs udhcpc without -s).
+cat >"$root/etc/udhcpc/default.script" <<'DHCP'
 #!/bin/sh
 case "$1" in
   deconfig) ip -4 addr flush dev "$interface"; ip link set "$interface" up ;;
@@ -61,7 +63,7 @@ case "$1" in
 esac
 exit 0
 DHCP
-chmod 755 "$root/usr/share/udhcpc/default.script"
+chmod 755 "$root/etc/udhcpc/default.script"
 
 cat >"$root/init" <<'INIT'
 #!/bin/sh
@@ -101,7 +103,13 @@ if [ -n "$nic" ]; then
     sleep 0.1
     i=$((i + 1))
   done
-  udhcpc -i "$nic" -n -q -t 10 -T 2 -s /usr/share/udhcpc/default.script || echo "midwife-fact: dhcp failed"
+  # A host managed over a tagged VLAN (midwife.vlan=) gets its address
+  # there, from the agent; the native VLAN was for the PXE boot only.
+  if grep -q 'midwife\.vlan=[1-9]' /proc/cmdline; then
+    echo "midwife-fact: dhcp=left to the agent (management VLAN)"
+  else
+    udhcpc -i "$nic" -n -q -t 10 -T 2 -s /etc/udhcpc/default.script || echo "midwife-fact: dhcp failed"
+  fi
 fi
 
 if [ ! -x /etc/init.d/midwife-agent ]; then
