@@ -521,6 +521,41 @@ TGT_NS=""
 TGT_PORT=""
 TGT_PID=""
 
+
+# The admin API from inside a namespace, for tests that set API_NS (the
+# namespace the calls come from), API_URL (http://ADDR[:PORT]) and ADMIN
+# (the token, e.g. $(cat STATE/admin.token)); API_OUT is where the body
+# goes (default $E2E_TMP/out).
+# api METHOD PATH [BODY]: the call; its status in $CODE.
+api() {
+  local m=$1 p=$2 body=${3:-}
+  CODE=$(nsx "$API_NS" curl --noproxy '*' -sS --max-time 120 -o "${API_OUT:-$E2E_TMP/out}" -w '%{http_code}' \
+    -X "$m" -H "Authorization: Bearer $ADMIN" -H 'Content-Type: application/json' \
+    ${body:+--data-binary "$body"} "$API_URL$p")
+}
+# expect STATUS WHAT: the last call answered STATUS, else the test fails
+# with WHAT and the start of the body.
+expect() { [ "$CODE" = "$1" ] || fail "$2: status $CODE, expected $1: $(head -c 400 "${API_OUT:-$E2E_TMP/out}")"; }
+
+# find_static_agent MIDWIFE: sets AGENT_DIR to MIDWIFE_AGENT_DIR, else the
+# first of MIDWIFE's dir/agent, build-rel/agent, build/agent holding a
+# static midwife-agent with its init files; fails the test when none does.
+find_static_agent() {
+  local d
+  static_agent() { [ -x "$1/midwife-agent" ] && ! ldd "$1/midwife-agent" >/dev/null 2>&1; }
+  AGENT_DIR=${MIDWIFE_AGENT_DIR:-}
+  if [ -z "$AGENT_DIR" ]; then
+    for d in "$(dirname "$1")/agent" "$REPO/build-rel/agent" "$REPO/build/agent"; do
+      static_agent "$d" && { AGENT_DIR=$d; break; }
+    done
+  fi
+  [ -n "$AGENT_DIR" ] && static_agent "$AGENT_DIR" ||
+    fail "no static midwife-agent (build one: meson setup build-rel --buildtype=release && ninja -C build-rel)"
+  AGENT_DIR=$(realpath "$AGENT_DIR")
+  for d in midwife-agent.init midwife-agent.service; do
+    [ -f "$AGENT_DIR/$d" ] || fail "$AGENT_DIR has no $d"
+  done
+}
 # tgt_start NS PORTAL LOG: tgtd inside NS serving iSCSI at PORTAL
 # (ADDR:PORT, an address NS has), output to LOG. Its management socket,
 # /var/run/tgtd/socket.N, lives in the host's file system: N (TGT_PORT) is

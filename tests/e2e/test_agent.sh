@@ -78,13 +78,7 @@ CONF
 midwife_start "$NS_S" "$T/midwife.conf" "$T/midwife.log"
 ADMIN=$(cat "$T/state/admin.token")
 
-# api METHOD PATH [BODY]: an admin call; body in $T/out, status in $CODE.
-api() {
-  local m=$1 p=$2 body=${3:-}
-  CODE=$(nsx "$NS_S" curl -sS -o "$T/out" -w '%{http_code}' -X "$m" -H "Authorization: Bearer $ADMIN" \
-    -H 'Content-Type: application/json' ${body:+--data-binary "$body"} "$URL$p")
-}
-expect() { [ "$CODE" = "$1" ] || fail "$2: status $CODE, expected $1: $(head -c 400 "$T/out")"; }
+API_NS=$NS_S API_URL=$URL
 
 head -c 4096 /dev/urandom >"$T/img/vmlinuz"
 head -c 2048 /dev/urandom >"$T/img/initrd.img"

@@ -44,19 +44,7 @@ e2e_init
 need_cmd qemu-system-x86_64 sqlite3 busybox cpio gzip apt-get dpkg-deb curl jq ping python3
 [ -x "$MIDWIFE" ] || fail "not executable: $MIDWIFE"
 
-static_agent() { [ -x "$1/midwife-agent" ] && ! ldd "$1/midwife-agent" >/dev/null 2>&1; }
-AGENT_DIR=${MIDWIFE_AGENT_DIR:-}
-if [ -z "$AGENT_DIR" ]; then
-  for d in "$(dirname "$MIDWIFE")/agent" "$REPO/build-rel/agent" "$REPO/build/agent"; do
-    static_agent "$d" && { AGENT_DIR=$d; break; }
-  done
-fi
-[ -n "$AGENT_DIR" ] && static_agent "$AGENT_DIR" ||
-  fail "no static midwife-agent (build one: meson setup build-rel --buildtype=release && ninja -C build-rel)"
-AGENT_DIR=$(realpath "$AGENT_DIR")
-for f in midwife-agent.init midwife-agent.service; do
-  [ -f "$AGENT_DIR/$f" ] || fail "$AGENT_DIR has no $f"
-done
+find_static_agent "$MIDWIFE"
 
 NS=$(ns_name avm)
 SRV=10.99.5.1
@@ -105,13 +93,7 @@ midwife_start "$NS" "$T/midwife.conf" "$T/server.log"
 ADMIN=$(cat "$T/state/admin.token")
 grep -q "agent module [0-9a-f]\{64\}" "$T/server.log" || { cat "$T/server.log" >&2; fail "midwife packed no agent module"; }
 
-# api METHOD PATH [BODY]: an admin call; body in $T/out, status in $CODE.
-api() {
-  local m=$1 p=$2 body=${3:-}
-  CODE=$(nsx "$NS" curl -sS -o "$T/out" -w '%{http_code}' -X "$m" -H "Authorization: Bearer $ADMIN" \
-    -H 'Content-Type: application/json' ${body:+--data-binary "$body"} "$URL$p")
-}
-expect() { [ "$CODE" = "$1" ] || fail "$2: status $CODE, expected $1: $(head -c 400 "$T/out")"; }
+API_NS=$NS API_URL=$URL
 
 api POST /api/v1/builds "{\"name\":\"agentlinux\",\"path\":\"$T/img\",\"kernel\":\"vmlinuz\",\"initrds\":[\"initrd.gz\"],\"cmdline\":\"$CMDLINE\"}"
 [ "$CODE" = 201 ] || [ "$CODE" = 200 ] || fail "build import: status $CODE: $(cat "$T/out")"

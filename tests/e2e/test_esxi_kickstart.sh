@@ -61,11 +61,7 @@ EOF
 midwife_start "$NS_S" "$T/midwife.conf" "$T/midwife.log"
 ADMIN=$(cat "$T/state/admin.token")
 
-api() { # METHOD PATH [BODY] -> body in $T/out, status in $CODE
-  local m=$1 p=$2 body=${3:-}
-  CODE=$(nsx "$NS_S" curl -sS -o "$T/out" -w '%{http_code}' -X "$m" -H "Authorization: Bearer $ADMIN" \
-    -H 'Content-Type: application/json' ${body:+--data-binary "$body"} "$URL$p")
-}
+API_NS=$NS_S API_URL=$URL # api METHOD PATH [BODY] (lib.sh)
 get() { # PATH -> body in $T/out, status in $CODE; from the client, as the installer asks
   CODE=$(nsx "$NS_C" curl -sS -o "$T/out" -w '%{http_code}' "$URL$1")
 }

@@ -196,14 +196,7 @@ EOF
 midwife_start "$NS" "$T/midwife.conf" "$T/server.log"
 ADMIN=$(cat "$T/state/admin.token")
 
-# api METHOD PATH [BODY]: an admin call; body in $T/out, status in $CODE.
-api() {
-  local m=$1 p=$2 body=${3:-}
-  CODE=$(nsx "$NS" curl --noproxy '*' -sS --max-time 15 -o "$T/out" -w '%{http_code}' -X "$m" \
-    -H "Authorization: Bearer $ADMIN" -H 'Content-Type: application/json' ${body:+--data-binary "$body"} \
-    "http://$SRV$p")
-}
-expect() { [ "$CODE" = "$1" ] || fail "$2: status $CODE, expected $1: $(head -c 400 "$T/out")"; }
+API_NS=$NS API_URL=http://$SRV # api, expect (lib.sh)
 
 api POST /api/v1/builds "{\"name\":\"sandisk\",\"kind\":\"sanboot\",\"san_uri\":\"$BUILD_URI\"}"
 [ "$CODE" = 201 ] || [ "$CODE" = 200 ] || fail "build import: status $CODE: $(cat "$T/out")"
