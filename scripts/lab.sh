@@ -21,8 +21,12 @@
 # After the VM's two boots, midwife keeps running until Ctrl-C; then
 # everything is removed again.
 #
+# While it runs, midwife's web UI is forwarded to http://127.0.0.1:8480/ui/
+# (this machine's loopback only).
+#
 # Usage: scripts/lab.sh MIDWIFE_BINARY
 #   LAB_EXIT_AFTER_BOOT=1  exit once the VM powered off (non-interactive use)
+#   LAB_UI_PORT=N          the UI forwarder's port (default 8480; 0: none)
 #   LAB_BOOT_TIMEOUT=SECS  how long each boot may take (default 300)
 #   LAB_FIRMWARE=bios      SeaBIOS with the iPXE ROM instead of UEFI
 # Functions below run from traps and wait_for (shellcheck cannot see that).
@@ -110,6 +114,21 @@ step "Starting midwife in the namespace (DHCP on $BR, HTTP on $SRV:80, TFTP from
 E2E_PIDS+=("$!")
 midwife_start "$NS" "$LAB/lab.conf" "$LAB/midwife.log"
 say "midwife is ready (pid $MIDWIFE_PID); the CLI below talks to its API inside the namespace"
+
+# The web UI, from this machine's browser: a forwarder on the loopback
+# address only (no interface is touched), each connection carried into the
+# namespace by socat. LAB_UI_PORT=0 turns it off.
+UI_PORT=${LAB_UI_PORT:-8480}
+if [ "$UI_PORT" != 0 ] && command -v socat >/dev/null 2>&1; then
+  bg_start - "$LAB/ui-forward.log" socat "TCP-LISTEN:$UI_PORT,bind=127.0.0.1,reuseaddr,fork" \
+    "EXEC:ip netns exec $NS socat STDIO TCP\:$SRV\:80"
+  if wait_for 5 "the UI forwarder" curl -fsS -o /dev/null "http://127.0.0.1:$UI_PORT/healthz"; then
+    say "watch the boot in the web UI: http://127.0.0.1:$UI_PORT/ui/"
+    say "  log in with the admin token: $(cat "$LAB/state/admin.token")"
+  else
+    say "no web UI on 127.0.0.1:$UI_PORT (port in use? LAB_UI_PORT=N picks another): $(head -c 200 "$LAB/ui-forward.log")"
+  fi
+fi
 
 step "Importing them as the build \"lab\" (content-addressed under $LAB/state)"
 # The store survives lab runs: import again only when a file changed
@@ -227,6 +246,7 @@ if [ "${LAB_EXIT_AFTER_BOOT:-0}" = 1 ]; then
 fi
 
 step "midwife keeps running in namespace $NS. Press Ctrl-C to stop and clean up."
+[ -n "${UI_PORT:-}" ] && [ "$UI_PORT" != 0 ] && say "web UI:  http://127.0.0.1:$UI_PORT/ui/ (token in $LAB/state/admin.token)"
 say "try:  ip netns exec $NS curl -s '$SCRIPT_URL'"
 say "      ip netns exec $NS curl -s http://$SRV/metrics | grep ^midwife_http"
 say "      ip netns exec $NS $MIDWIFE build list -c $LAB/lab.conf"

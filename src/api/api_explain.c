@@ -1,6 +1,9 @@
 /* GET /api/v1/explain/MAC: what the servers would hand this client now
  * and why, and from its recent events what went wrong. */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <ifaddrs.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,22 +74,50 @@ static json_t *lease_json(const struct store_lease *l)
                      l->arch);
 }
 
-/* The address a booting host reaches midwife at, as far as the API can
- * tell: the configured server or HTTP address, else the one this request
- * came in on (DHCP itself uses the receiving interface's). */
-static uint32_t served_from(const struct api *a, const struct http_api_request *req)
+/* midwife's own IPv4 address inside the subnet named name (DHCP answers
+ * from the interface a request came in on, and a relayed subnet has none
+ * of midwife's: then 0). */
+static uint32_t own_address_in(const struct conf *conf, const char *name)
 {
-    return a->conf->server_address ? a->conf->server_address
-           : a->conf->http_address  ? a->conf->http_address
-                                    : req->local_addr;
+    const struct conf_subnet *sn = NULL;
+    for (size_t i = 0; i < conf->n_subnets && !sn; i++)
+        if (strcmp(conf->subnets[i].name, name) == 0)
+            sn = &conf->subnets[i];
+    struct ifaddrs *ifs;
+    if (!sn || getifaddrs(&ifs) < 0)
+        return 0;
+    uint32_t found = 0;
+    for (struct ifaddrs *i = ifs; i && !found; i = i->ifa_next) {
+        if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET)
+            continue;
+        uint32_t addr = ntohl(((const struct sockaddr_in *)i->ifa_addr)->sin_addr.s_addr);
+        if ((addr & sn->netmask) == sn->network)
+            found = addr;
+    }
+    freeifaddrs(ifs);
+    return found;
+}
+
+/* The address a booting host reaches midwife at, as far as the API can
+ * tell: the configured server or HTTP address; else midwife's own address
+ * on the subnet the host holds its lease in (where DHCP answered it);
+ * else the one this request came in on — which for a CLI on the server
+ * itself is the loopback, no use to a host. */
+static uint32_t served_from(const struct api *a, const struct http_api_request *req, const struct store_lease *l)
+{
+    if (a->conf->server_address)
+        return a->conf->server_address;
+    if (a->conf->http_address)
+        return a->conf->http_address;
+    uint32_t own = l ? own_address_in(a->conf, l->subnet) : 0;
+    return own ? own : req->local_addr;
 }
 
 /* The script the host would get now, rendered without a token. */
-static json_t *script_view(struct api *a, const struct http_api_request *req, const uint8_t mac[6],
-                           const struct host *h)
+static json_t *script_view(struct api *a, uint32_t server, const uint8_t mac[6], const struct host *h)
 {
     char base[CONF_URL_MAX];
-    if (boot_http_base(a->conf, served_from(a, req), base, sizeof base) < 0)
+    if (boot_http_base(a->conf, server, base, sizeof base) < 0)
         return json_pack("{s:s}", "error", "no HTTP base URL: set [http] public_url");
     const char *bname = h && h->build[0] ? h->build : a->conf->boot_default_build;
     struct build b = {0};
@@ -158,8 +189,9 @@ void api_route_explain(struct api *a, const struct http_api_request *req, const 
     bool reserved = false;
     for (size_t i = 0; i < a->conf->n_reservations; i++)
         reserved |= memcmp(a->conf->reservations[i].mac, mac, 6) == 0;
-    json_object_set_new(out, "dhcp", dhcp_view(a, mac, reserved || known, leased ? l.arch : -1, served_from(a, req)));
-    json_object_set_new(out, "script", script_view(a, req, mac, known ? &h : NULL));
+    uint32_t server = served_from(a, req, leased ? &l : NULL);
+    json_object_set_new(out, "dhcp", dhcp_view(a, mac, reserved || known, leased ? l.arch : -1, server));
+    json_object_set_new(out, "script", script_view(a, server, mac, known ? &h : NULL));
 
     /* Recent events, oldest first, for the diagnosis. */
     struct ev_list evs = {.v = calloc(EXPLAIN_EVENTS, sizeof *evs.v)};

@@ -170,6 +170,15 @@ jq -e '.items[] | select(.kind == "report.step" and .data.step == "mgmt_vlan" an
   "$T/events.json" >/dev/null || fail "no mgmt_vlan step reported ok"
 pass "facts: eth0.42 with VLAN 42 and $peer; apply reported mgmt_vlan ok"
 
+# explain asked over the loopback (as a CLI on the server asks) tells what
+# the host is handed from where it is now: midwife's address on VLAN 42.
+API_URL=http://127.0.0.1 api GET "/api/v1/explain/$MAC"
+expect 200 "explain over the loopback"
+jq -e '.dhcp.ipxe.file | startswith("http://10.99.42.1/")' "$T/out" >/dev/null &&
+  jq -e '.script.text | test("midwife\\.url=http://10\\.99\\.42\\.1\\s")' "$T/out" >/dev/null ||
+  fail "explain does not answer from midwife's VLAN 42 address: $(jq -c '{dhcp, script: .script.text}' "$T/out")"
+pass "explain, asked over the loopback, shows the host's answers from 10.99.42.1 (its lease's subnet)"
+
 kill -TERM "$SWITCH_PID"
 wait_for 5 "the switch's counters" test -s "$T/switch.json" || fail "vlan_switch.py wrote no counters"
 log "trunk frames: $(cat "$T/switch.json")"
