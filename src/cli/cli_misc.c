@@ -43,13 +43,8 @@ static int get_and_show(int argc, char **argv, struct cli_globals *g, const char
     } else {
         snprintf(path, sizeof path, "%s", prefix);
     }
-    struct cli_api *a;
-    if (cli_api_open(g, 0, &a) != CLI_OK)
-        return CLI_FAIL;
     json_t *ans;
-    rc = cli_api_call(a, "GET", path, NULL, &ans);
-    cli_api_close(a);
-    if (rc != CLI_OK)
+    if ((rc = cli_call(g, 0, "GET", path, NULL, &ans)) != CLI_OK)
         return rc;
     if (always_json) {
         rc = cli_print_json(ans);
@@ -153,13 +148,8 @@ int cli_explain_main(int argc, char **argv, struct cli_globals *g)
     char path[CLI_PATH_MAX];
     if ((rc = cli_object_path(path, sizeof path, "/explain", argv[optind], NULL)) != CLI_OK)
         return rc;
-    struct cli_api *a;
-    if (cli_api_open(g, 0, &a) != CLI_OK)
-        return CLI_FAIL;
     json_t *ans;
-    rc = cli_api_call(a, "GET", path, NULL, &ans);
-    cli_api_close(a);
-    if (rc != CLI_OK)
+    if ((rc = cli_call(g, 0, "GET", path, NULL, &ans)) != CLI_OK)
         return rc;
     if (g->json) {
         rc = cli_print_json(ans);
@@ -208,12 +198,8 @@ int cli_apply_main(int argc, char **argv, struct cli_globals *g)
     json_t *doc = cli_load_json_file(file);
     if (!doc)
         return CLI_FAIL;
-    struct cli_api *a;
-    json_t *ans = NULL;
-    if ((rc = cli_api_open(g, 0, &a)) == CLI_OK) {
-        rc = cli_api_call(a, "POST", "/apply", doc, &ans);
-        cli_api_close(a);
-    }
+    json_t *ans;
+    rc = cli_call(g, 0, "POST", "/apply", doc, &ans);
     json_decref(doc);
     if (rc != CLI_OK)
         return rc;
