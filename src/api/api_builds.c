@@ -220,19 +220,10 @@ static void build_import(struct api *a, const struct http_api_request *req, stru
     if (!api_body_object(req, resp, &body))
         return;
     struct import_opts o = {0};
-    const char *key, *kind = NULL;
+    const char *kind = NULL;
     json_t *v;
-    json_object_foreach(body, key, v) {
-        size_t i = 0;
-        while (keys[i] && strcmp(keys[i], key) != 0)
-            i++;
-        if (!keys[i]) {
-            char field[64];
-            snprintf(field, sizeof field, "%.63s", key);
-            api_error(resp, 400, field, "%s: unknown key", field);
-            goto out;
-        }
-    }
+    if (!api_keys_known(body, keys, NULL, resp))
+        goto out;
     if (!opt_string(body, "name", &o.name, resp) || !opt_string(body, "kind", &kind, resp) ||
         !opt_string(body, "kernel", &o.kernel, resp) || !opt_string(body, "chain", &o.chain, resp) ||
         !opt_string(body, "cmdline", &o.cmdline, resp) || !opt_string(body, "san_uri", &o.san_uri, resp))
@@ -315,17 +306,10 @@ static void build_layer(struct api *a, const struct http_api_request *req, const
     json_t *body;
     if (!api_body_object(req, resp, &body))
         return;
-    const char *key;
-    json_t *v;
-    json_object_foreach(body, key, v) {
-        if (strcmp(key, "archives") != 0) {
-            char field[64];
-            snprintf(field, sizeof field, "%.63s", key);
-            api_error(resp, 400, field, "%s: unknown key (layer takes archives)", field);
-            goto out;
-        }
-    }
-    v = json_object_get(body, "archives");
+    static const char *const keys[] = {"archives", NULL};
+    if (!api_keys_known(body, keys, "layer takes archives", resp))
+        goto out;
+    json_t *v = json_object_get(body, "archives");
     if (!json_is_array(v) || json_array_size(v) == 0 || json_array_size(v) > LAYER_MAX_ARCHIVES) {
         api_error(resp, 400, "archives", "archives: expected a list of 1 to %d paths on the server",
                   LAYER_MAX_ARCHIVES);

@@ -96,6 +96,9 @@ int api_page_add(struct api_list_page *pg, const char *key, json_t *j);
  * naming what was being done. Frees the items either way. */
 void api_page_answer(struct api *a, struct http_api_response *resp, struct api_list_page *pg, int r,
                      const char *what);
+/* Every key of body is one of keys (NULL-ended); else a 400 naming the
+ * first other one, "KEY: unknown key (HINT)" (without HINT when NULL). */
+bool api_keys_known(const json_t *body, const char *const *keys, const char *hint, struct http_api_response *resp);
 /* Empty 204. */
 void api_no_content(struct http_api_response *resp);
 /* Wall clock in milliseconds (what people read, what the store keeps). */

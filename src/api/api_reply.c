@@ -125,6 +125,25 @@ void api_page_answer(struct api *a, struct http_api_response *resp, struct api_l
     api_list(resp, pg->items, pg->more ? pg->last : NULL);
 }
 
+bool api_keys_known(const json_t *body, const char *const *keys, const char *hint, struct http_api_response *resp)
+{
+    const char *key;
+    json_t *v;
+    json_object_foreach((json_t *)body, key, v) {
+        size_t i = 0;
+        while (keys[i] && strcmp(keys[i], key) != 0)
+            i++;
+        if (!keys[i]) {
+            char field[64];
+            snprintf(field, sizeof field, "%.63s", key);
+            api_error(resp, 400, field, "%s: unknown key%s%s%s", field, hint ? " (" : "", hint ? hint : "",
+                      hint ? ")" : "");
+            return false;
+        }
+    }
+    return true;
+}
+
 void api_invalid(struct http_api_response *resp, const char *prefix, const char *err)
 {
     char field[128], full[192];

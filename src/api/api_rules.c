@@ -165,21 +165,8 @@ static bool test_subject(struct api *a, const json_t *body, struct rule_subject 
 {
     static const char *const keys[] = {"mac",   "uuid",   "serial",     "vendor",    "model",
                                        "arch",  "subnet", "circuit_id", "remote_id", NULL};
-    const char *key;
-    json_t *v;
-    json_object_foreach((json_t *)body, key, v) {
-        size_t i = 0;
-        while (keys[i] && strcmp(keys[i], key) != 0)
-            i++;
-        if (!keys[i]) {
-            char field[64];
-            snprintf(field, sizeof field, "%.63s", key);
-            api_error(resp, 400, field, "%s: unknown key (mac, uuid, serial, vendor, model, arch, subnet, "
-                                        "circuit_id, remote_id)",
-                      field);
-            return false;
-        }
-    }
+    if (!api_keys_known(body, keys, "mac, uuid, serial, vendor, model, arch, subnet, circuit_id, remote_id", resp))
+        return false;
     const char *mac, *cid, *rid;
     if (!test_string(body, "mac", &mac, resp) || !test_string(body, "uuid", &s->uuid, resp) ||
         !test_string(body, "serial", &s->serial, resp) || !test_string(body, "vendor", &s->vendor, resp) ||
