@@ -30,18 +30,8 @@ static int apply_one(struct api *a, struct http_api_response *resp, enum kind k,
     }
     int r;
     switch (k) {
-    case K_PROFILES: {
-        struct profile p = {0};
-        r = api_profile_save(a, resp, prefix, item, API_SAVE_REPLACE, &p, created);
-        profile_clear(&p);
-        break;
-    }
-    case K_RULES: {
-        struct rule ru = {0};
-        r = api_rule_save(a, resp, prefix, item, API_SAVE_REPLACE, &ru, created);
-        rule_clear(&ru);
-        break;
-    }
+    case K_PROFILES: r = api_profile_save(a, resp, prefix, item, API_SAVE_REPLACE, created); break;
+    case K_RULES: r = api_rule_save(a, resp, prefix, item, API_SAVE_REPLACE, created); break;
     default: {
         struct host h = {0};
         r = api_host_save(a, resp, prefix, item, NULL, API_SAVE_REPLACE, &h, created);

@@ -59,12 +59,9 @@ static bool parse_build_ref(const char *s, char name[BUILD_NAME_MAX], int *versi
 /* ---- list: every version, paged by NAME@V ---- */
 
 struct build_page {
-    json_t *items;
+    struct api_list_page page;
     char after[BUILD_NAME_MAX];
     int after_version; /* INT_MAX with a bare NAME: after all its versions */
-    size_t limit, n;
-    bool more;
-    char last[BUILD_NAME_MAX + 16];
 };
 
 static int build_page_add(const struct build *b, void *arg)
@@ -75,23 +72,16 @@ static int build_page_add(const struct build *b, void *arg)
         if (c < 0 || (c == 0 && b->version <= p->after_version))
             return 0;
     }
-    if (p->n == p->limit) {
-        p->more = true;
-        return 1;
-    }
-    json_t *j = build_to_json(b, false);
-    if (!j || json_array_append_new(p->items, j) < 0)
-        return -ENOMEM;
-    snprintf(p->last, sizeof p->last, "%s@%d", b->name, b->version);
-    p->n++;
-    return 0;
+    char key[BUILD_NAME_MAX + 16];
+    snprintf(key, sizeof key, "%s@%d", b->name, b->version);
+    return api_page_add(&p->page, key, build_to_json(b, false));
 }
 
 static void builds_list(struct api *a, const struct http_api_request *req, struct http_api_response *resp)
 {
     char after[BUILD_NAME_MAX + 16];
     struct build_page p = {0};
-    if (!api_page(req, resp, &p.limit, after, sizeof after))
+    if (!api_page(req, resp, &p.page.limit, after, sizeof after))
         return;
     if (after[0]) {
         if (!parse_build_ref(after, p.after, &p.after_version)) {
@@ -101,14 +91,9 @@ static void builds_list(struct api *a, const struct http_api_request *req, struc
         if (!strchr(after, '@'))
             p.after_version = INT_MAX;
     }
-    p.items = json_array();
-    int r = p.items ? store_build_foreach(a->st, build_page_add, &p) : -ENOMEM;
-    if (r < 0) {
-        json_decref(p.items);
-        api_store_error(a, resp, "build list", r);
-        return;
-    }
-    api_list(resp, p.items, p.more ? p.last : NULL);
+    p.page.items = json_array();
+    int r = p.page.items ? store_build_foreach(a->st, build_page_add, &p) : -ENOMEM;
+    api_page_answer(a, resp, &p.page, r, "build list");
 }
 
 /* ---- import and layer, in a child ---- */
@@ -235,19 +220,10 @@ static void build_import(struct api *a, const struct http_api_request *req, stru
     if (!api_body_object(req, resp, &body))
         return;
     struct import_opts o = {0};
-    const char *key, *kind = NULL;
+    const char *kind = NULL;
     json_t *v;
-    json_object_foreach(body, key, v) {
-        size_t i = 0;
-        while (keys[i] && strcmp(keys[i], key) != 0)
-            i++;
-        if (!keys[i]) {
-            char field[64];
-            snprintf(field, sizeof field, "%.63s", key);
-            api_error(resp, 400, field, "%s: unknown key", field);
-            goto out;
-        }
-    }
+    if (!api_keys_known(body, keys, NULL, resp))
+        goto out;
     if (!opt_string(body, "name", &o.name, resp) || !opt_string(body, "kind", &kind, resp) ||
         !opt_string(body, "kernel", &o.kernel, resp) || !opt_string(body, "chain", &o.chain, resp) ||
         !opt_string(body, "cmdline", &o.cmdline, resp) || !opt_string(body, "san_uri", &o.san_uri, resp))
@@ -330,17 +306,10 @@ static void build_layer(struct api *a, const struct http_api_request *req, const
     json_t *body;
     if (!api_body_object(req, resp, &body))
         return;
-    const char *key;
-    json_t *v;
-    json_object_foreach(body, key, v) {
-        if (strcmp(key, "archives") != 0) {
-            char field[64];
-            snprintf(field, sizeof field, "%.63s", key);
-            api_error(resp, 400, field, "%s: unknown key (layer takes archives)", field);
-            goto out;
-        }
-    }
-    v = json_object_get(body, "archives");
+    static const char *const keys[] = {"archives", NULL};
+    if (!api_keys_known(body, keys, "layer takes archives", resp))
+        goto out;
+    json_t *v = json_object_get(body, "archives");
     if (!json_is_array(v) || json_array_size(v) == 0 || json_array_size(v) > LAYER_MAX_ARCHIVES) {
         api_error(resp, 400, "archives", "archives: expected a list of 1 to %d paths on the server",
                   LAYER_MAX_ARCHIVES);

@@ -104,27 +104,11 @@ int api_host_save(struct api *a, struct http_api_response *resp, const char *pre
 }
 
 /* The list shows hosts without their facts (GET one host for those). */
-struct host_page {
-    json_t *items;
-    size_t limit, n;
-    bool more;
-    char last[HOST_NAME_MAX_LEN];
-};
-
-static int host_page_add(const struct host *h, void *arg)
+static int host_page_add(const struct host *h, void *pg)
 {
-    struct host_page *p = arg;
-    if (p->n == p->limit) {
-        p->more = true;
-        return 1;
-    }
     json_t *j = host_to_json(h);
-    if (!j || json_array_append_new(p->items, j) < 0)
-        return -ENOMEM;
     json_object_del(j, "facts");
-    snprintf(p->last, sizeof p->last, "%s", h->name);
-    p->n++;
-    return 0;
+    return api_page_add(pg, h->name, j);
 }
 
 static void hosts_list(struct api *a, const struct http_api_request *req, struct http_api_response *resp)
@@ -146,18 +130,9 @@ static void hosts_list(struct api *a, const struct http_api_request *req, struct
     }
     f.after = after[0] ? after : NULL;
     f.limit = limit + 1; /* one more tells whether there is a next page */
-    struct host_page p = {.items = json_array(), .limit = limit};
-    if (!p.items) {
-        api_json(resp, 500, NULL);
-        return;
-    }
-    int r = store_host_list(a->st, &f, host_page_add, &p);
-    if (r < 0) {
-        json_decref(p.items);
-        api_store_error(a, resp, "host list", r);
-        return;
-    }
-    api_list(resp, p.items, p.more ? p.last : NULL);
+    struct api_list_page p = {.items = json_array(), .limit = limit};
+    int r = p.items ? store_host_list(a->st, &f, host_page_add, &p) : -ENOMEM;
+    api_page_answer(a, resp, &p, r, "host list");
 }
 
 static void host_answer(struct http_api_response *resp, int status, const struct host *h)

@@ -80,6 +80,25 @@ void api_invalid(struct http_api_response *resp, const char *prefix, const char 
 void api_store_error(struct api *a, struct http_api_response *resp, const char *what, int rc);
 /* Answers {"items": items, "next": next or null}. */
 void api_list(struct http_api_response *resp, json_t *items, const char *next);
+/* One page of a list, gathered by a store walk whose callback hands each
+ * object to api_page_add. The walk is stopped one object past limit, so
+ * the answer knows whether there is a next page. */
+struct api_list_page {
+    json_t *items;
+    size_t limit, n;
+    bool more;      /* an object lay beyond limit */
+    char last[128]; /* the key of the last object taken: the next page's ?after= */
+};
+/* Takes j (a reference is stolen), keyed key: 0 to go on, 1 when the
+ * page is full (the walk stops), -ENOMEM. */
+int api_page_add(struct api_list_page *pg, const char *key, json_t *j);
+/* Answers the page once the walk returned r: the list, or (r < 0) a 500
+ * naming what was being done. Frees the items either way. */
+void api_page_answer(struct api *a, struct http_api_response *resp, struct api_list_page *pg, int r,
+                     const char *what);
+/* Every key of body is one of keys (NULL-ended); else a 400 naming the
+ * first other one, "KEY: unknown key (HINT)" (without HINT when NULL). */
+bool api_keys_known(const json_t *body, const char *const *keys, const char *hint, struct http_api_response *resp);
 /* Empty 204. */
 void api_no_content(struct http_api_response *resp);
 /* Wall clock in milliseconds (what people read, what the store keeps). */
@@ -111,12 +130,38 @@ void api_host_conflict(struct api *a, struct http_api_response *resp, const char
  * request came in on. No trailing '/'. */
 int api_base_url(struct api *a, const struct http_api_request *req, char *out, size_t outlen);
 /* Stores a profile or rule from JSON the same way (prefix and how as
- * above; PATCH is not offered for them). *p / *r hold what was stored, the
- * caller clears them either way. */
+ * above; PATCH is not offered for them): 0 with *created, or -1 after
+ * answering. */
 int api_profile_save(struct api *a, struct http_api_response *resp, const char *prefix, const json_t *j,
-                     enum api_save how, struct profile *p, bool *created);
+                     enum api_save how, bool *created);
 int api_rule_save(struct api *a, struct http_api_response *resp, const char *prefix, const json_t *j,
-                  enum api_save how, struct rule *r, bool *created);
+                  enum api_save how, bool *created);
+
+/* Profiles and rules: objects the store keeps whole under a unique name,
+ * listed, created, read, replaced and deleted by the same routes
+ * (api_named.c). What differs between them: */
+struct api_named {
+    const char *noun;   /* "profile": in messages and log lines */
+    const char *plural; /* "profiles": the collection's path */
+    /* One page into pg (api_page_add for each object), starting after
+     * the object named after ("" from the start); the store's code. */
+    int (*walk)(struct api *a, const char *after, struct api_list_page *pg);
+    /* The stored object as JSON into *out; 0 or the store's code (-ENOENT). */
+    int (*get)(struct api *a, const char *name, json_t **out);
+    /* api_profile_save, api_rule_save. */
+    int (*save)(struct api *a, struct http_api_response *resp, const char *prefix, const json_t *j,
+                enum api_save how, bool *created);
+    int (*remove)(struct store *st, const char *name); /* 0, -ENOENT, -EBUSY */
+    /* What refuses a delete with -EBUSY, for the 409 ("a host or a rule");
+     * NULL when nothing refers to these objects. */
+    const char *used_by;
+    /* POST /PLURAL/ACTION runs action_run (rules: "test"); NULL for none. */
+    const char *action;
+    void (*action_run)(struct api *a, const struct http_api_request *req, struct http_api_response *resp);
+};
+/* rest is the path after /PLURAL ("" or "/NAME"). */
+void api_named_route(struct api *a, const struct api_named *k, const struct http_api_request *req,
+                     const char *rest, struct http_api_response *resp);
 
 /* Build imports and layers in child processes (api_jobs.c): ends them
  * and frees their state. */

@@ -100,6 +100,50 @@ void api_list(struct http_api_response *resp, json_t *items, const char *next)
     api_json(resp, 200, json_pack("{s:o, s:o}", "items", items, "next", next ? json_string(next) : json_null()));
 }
 
+int api_page_add(struct api_list_page *pg, const char *key, json_t *j)
+{
+    if (pg->n == pg->limit) {
+        json_decref(j);
+        pg->more = true;
+        return 1;
+    }
+    if (!j || json_array_append_new(pg->items, j) < 0)
+        return -ENOMEM;
+    snprintf(pg->last, sizeof pg->last, "%s", key);
+    pg->n++;
+    return 0;
+}
+
+void api_page_answer(struct api *a, struct http_api_response *resp, struct api_list_page *pg, int r,
+                     const char *what)
+{
+    if (r < 0) {
+        json_decref(pg->items);
+        api_store_error(a, resp, what, r);
+        return;
+    }
+    api_list(resp, pg->items, pg->more ? pg->last : NULL);
+}
+
+bool api_keys_known(const json_t *body, const char *const *keys, const char *hint, struct http_api_response *resp)
+{
+    const char *key;
+    json_t *v;
+    json_object_foreach((json_t *)body, key, v) {
+        size_t i = 0;
+        while (keys[i] && strcmp(keys[i], key) != 0)
+            i++;
+        if (!keys[i]) {
+            char field[64];
+            snprintf(field, sizeof field, "%.63s", key);
+            api_error(resp, 400, field, "%s: unknown key%s%s%s", field, hint ? " (" : "", hint ? hint : "",
+                      hint ? ")" : "");
+            return false;
+        }
+    }
+    return true;
+}
+
 void api_invalid(struct http_api_response *resp, const char *prefix, const char *err)
 {
     char field[128], full[192];

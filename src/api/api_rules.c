@@ -29,51 +29,56 @@ static int rank_find_one(const struct rule *r, void *arg)
 }
 
 int api_rule_save(struct api *a, struct http_api_response *resp, const char *prefix, const json_t *j,
-                  enum api_save how, struct rule *r, bool *created)
+                  enum api_save how, bool *created)
 {
     char err[512], field[96];
+    struct rule r = {0};
+    int rc = -1;
     *created = false;
-    if (rule_init(r) < 0) {
+    if (rule_init(&r) < 0) {
         api_json(resp, 500, NULL);
-        return -1;
+        goto out;
     }
-    if (rule_from_json(j, r, err, sizeof err) < 0) {
+    if (rule_from_json(j, &r, err, sizeof err) < 0) {
         api_invalid(resp, prefix, err);
-        return -1;
+        goto out;
     }
     struct rule old = {0};
-    int g = store_rule_get(a->st, r->name, &old);
+    int g = store_rule_get(a->st, r.name, &old);
     rule_clear(&old);
     if (g < 0 && g != -ENOENT) {
         api_store_error(a, resp, "rule lookup", g);
-        return -1;
+        goto out;
     }
     if (g == 0 && how == API_SAVE_CREATE) {
         snprintf(field, sizeof field, "%sname", prefix);
-        api_error(resp, 409, field, "%s: a rule named %s exists", field, r->name);
-        return -1;
+        api_error(resp, 409, field, "%s: a rule named %s exists", field, r.name);
+        goto out;
     }
-    if (!api_refs_exist(a, resp, prefix, r->build, r->build_version, r->profile))
-        return -1;
+    if (!api_refs_exist(a, resp, prefix, r.build, r.build_version, r.profile))
+        goto out;
     const char *where = NULL;
-    int w = store_rule_put(a->st, r, &where);
+    int w = store_rule_put(a->st, &r, &where);
     if (w == -EEXIST) {
-        struct rank_find f = {.rank = r->rank};
+        struct rank_find f = {.rank = r.rank};
         store_rule_list(a->st, rank_find_one, &f);
         snprintf(field, sizeof field, "%s%s", prefix, where ? where : "rank");
-        api_error(resp, 409, field, "%s: rank %d is taken by rule %s", field, r->rank, f.name[0] ? f.name : "?");
-        return -1;
+        api_error(resp, 409, field, "%s: rank %d is taken by rule %s", field, r.rank, f.name[0] ? f.name : "?");
+        goto out;
     }
     if (w == -EINVAL) {
         api_error(resp, 400, NULL, "%srule refused by the store", prefix);
-        return -1;
+        goto out;
     }
     if (w < 0) {
         api_store_error(a, resp, "rule save", w);
-        return -1;
+        goto out;
     }
     *created = g == -ENOENT;
-    return 0;
+    rc = 0;
+out:
+    rule_clear(&r);
+    return rc;
 }
 
 /* All rules, copied out of the store's walk, in rank order. */
@@ -115,13 +120,12 @@ static void rule_set_free(struct rule_set *rs)
     free(rs->v);
 }
 
+/* Rules come in rank order (the order they are tried), so ?after=NAME
+ * continues after that rule in rank order: the walk skips up to it. */
 struct rule_page {
-    json_t *items;
-    const char *after; /* skip up to and including the rule of this name */
+    struct api_list_page *page;
+    const char *after; /* NULL from the start */
     bool seen;
-    size_t limit, n;
-    bool more;
-    char last[RULE_NAME_MAX];
 };
 
 static int rule_page_add(const struct rule *r, void *arg)
@@ -131,34 +135,13 @@ static int rule_page_add(const struct rule *r, void *arg)
         pg->seen = strcmp(r->name, pg->after) == 0;
         return 0;
     }
-    if (pg->n == pg->limit) {
-        pg->more = true;
-        return 1;
-    }
-    json_t *j = rule_to_json(r);
-    if (!j || json_array_append_new(pg->items, j) < 0)
-        return -ENOMEM;
-    snprintf(pg->last, sizeof pg->last, "%s", r->name);
-    pg->n++;
-    return 0;
+    return api_page_add(pg->page, r->name, rule_to_json(r));
 }
 
-/* Rules come in rank order (the order they are tried), so ?after=NAME
- * continues after that rule in rank order. */
-static void rules_list(struct api *a, const struct http_api_request *req, struct http_api_response *resp)
+static int rules_walk(struct api *a, const char *after, struct api_list_page *page)
 {
-    char after[RULE_NAME_MAX];
-    size_t limit;
-    if (!api_page(req, resp, &limit, after, sizeof after))
-        return;
-    struct rule_page pg = {.items = json_array(), .after = after[0] ? after : NULL, .limit = limit};
-    int r = pg.items ? store_rule_list(a->st, rule_page_add, &pg) : -ENOMEM;
-    if (r < 0) {
-        json_decref(pg.items);
-        api_store_error(a, resp, "rule list", r);
-        return;
-    }
-    api_list(resp, pg.items, pg.more ? pg.last : NULL);
+    struct rule_page pg = {.page = page, .after = after[0] ? after : NULL};
+    return store_rule_list(a->st, rule_page_add, &pg);
 }
 
 static bool test_string(const json_t *body, const char *key, const char **out, struct http_api_response *resp)
@@ -182,21 +165,8 @@ static bool test_subject(struct api *a, const json_t *body, struct rule_subject 
 {
     static const char *const keys[] = {"mac",   "uuid",   "serial",     "vendor",    "model",
                                        "arch",  "subnet", "circuit_id", "remote_id", NULL};
-    const char *key;
-    json_t *v;
-    json_object_foreach((json_t *)body, key, v) {
-        size_t i = 0;
-        while (keys[i] && strcmp(keys[i], key) != 0)
-            i++;
-        if (!keys[i]) {
-            char field[64];
-            snprintf(field, sizeof field, "%.63s", key);
-            api_error(resp, 400, field, "%s: unknown key (mac, uuid, serial, vendor, model, arch, subnet, "
-                                        "circuit_id, remote_id)",
-                      field);
-            return false;
-        }
-    }
+    if (!api_keys_known(body, keys, "mac, uuid, serial, vendor, model, arch, subnet, circuit_id, remote_id", resp))
+        return false;
     const char *mac, *cid, *rid;
     if (!test_string(body, "mac", &mac, resp) || !test_string(body, "uuid", &s->uuid, resp) ||
         !test_string(body, "serial", &s->serial, resp) || !test_string(body, "vendor", &s->vendor, resp) ||
@@ -285,85 +255,28 @@ out:
     json_decref(body);
 }
 
-static void rule_write(struct api *a, const struct http_api_request *req, const char *name, enum api_save how,
-                       struct http_api_response *resp)
+static int rule_get_json(struct api *a, const char *name, json_t **out)
 {
-    json_t *body;
-    if (!api_body_object(req, resp, &body))
-        return;
-    if (name && !api_body_name(body, name, resp)) {
-        json_decref(body);
-        return;
-    }
     struct rule r = {0};
-    bool created;
-    if (api_rule_save(a, resp, "", body, how, &r, &created) == 0) {
-        struct rule stored = {0};
-        int g = store_rule_get(a->st, r.name, &stored);
-        if (g == 0)
-            api_json(resp, created ? 201 : 200, rule_to_json(&stored));
-        else
-            api_store_error(a, resp, "rule read back", g);
-        rule_clear(&stored);
-    }
+    int g = store_rule_get(a->st, name, &r);
+    *out = g == 0 ? rule_to_json(&r) : NULL;
     rule_clear(&r);
-    json_decref(body);
+    return g;
 }
+
+static const struct api_named rules = {
+    .noun = "rule",
+    .plural = "rules",
+    .walk = rules_walk,
+    .get = rule_get_json,
+    .save = api_rule_save,
+    .remove = store_rule_delete,
+    .action = "test",
+    .action_run = rules_test,
+};
 
 void api_route_rules(struct api *a, const struct http_api_request *req, const char *rest,
                      struct http_api_response *resp)
 {
-    char seg[2][128];
-    int n = api_path_split(rest, seg, 2);
-    if (n < 0 || n > 1) {
-        api_error(resp, 404, NULL, "no such path under rules");
-        return;
-    }
-    if (n == 0) {
-        if (req->method == API_GET)
-            rules_list(a, req, resp);
-        else if (req->method == API_POST)
-            rule_write(a, req, NULL, API_SAVE_CREATE, resp);
-        else
-            api_method_not_allowed(resp, "GET, HEAD, POST");
-        return;
-    }
-    const char *name = seg[0];
-    /* POST on a rule is not otherwise defined, so "test" stays a valid
-     * rule name for GET, PUT and DELETE. */
-    if (req->method == API_POST && strcmp(name, "test") == 0) {
-        rules_test(a, req, resp);
-        return;
-    }
-    bool valid = build_name_valid(name);
-    struct rule r = {0};
-    int g;
-    switch (req->method) {
-    case API_GET:
-        g = valid ? store_rule_get(a->st, name, &r) : -ENOENT;
-        if (g == 0)
-            api_json(resp, 200, rule_to_json(&r));
-        else if (g == -ENOENT)
-            api_error(resp, 404, NULL, "no rule named %s", name);
-        else
-            api_store_error(a, resp, "rule lookup", g);
-        rule_clear(&r);
-        break;
-    case API_PUT:
-        if (!valid)
-            api_error(resp, 400, "name", "name: letters, digits, '-', '_', '.' (not starting with '.'), at most 63");
-        else
-            rule_write(a, req, name, API_SAVE_REPLACE, resp);
-        break;
-    case API_DELETE:
-        g = valid ? store_rule_delete(a->st, name) : -ENOENT;
-        if (g == 0)
-            api_no_content(resp);
-        else if (g == -ENOENT)
-            api_error(resp, 404, NULL, "no rule named %s", name);
-        else
-            api_store_error(a, resp, "rule delete", g);
-        break;
-    default: api_method_not_allowed(resp, "GET, HEAD, PUT, DELETE"); break;
-    }
+    api_named_route(a, &rules, req, rest, resp);
 }

@@ -355,8 +355,12 @@ static int lookup(const struct conf *conf, struct store *st, const struct script
     return 0;
 }
 
-int boot_script_for(const struct conf *conf, struct store *st, const struct script_request *req, char **out,
-                    size_t *outlen, char *err, size_t errlen)
+typedef int render_fn(const struct conf *conf, const struct host *host, const struct build *build,
+                      const struct script_request *req, char **out, size_t *outlen, char *err, size_t errlen);
+
+/* The host and build a request stands for, rendered by render. */
+static int render_for(const struct conf *conf, struct store *st, const struct script_request *req, render_fn *render,
+                      char **out, size_t *outlen, char *err, size_t errlen)
 {
     struct host h;
     struct build b;
@@ -364,8 +368,7 @@ int boot_script_for(const struct conf *conf, struct store *st, const struct scri
     *out = NULL;
     int r = lookup(conf, st, req, &h, &host_found, &b, &have_build, err, errlen);
     if (r == 0)
-        r = boot_script_render(conf, host_found ? &h : NULL, have_build ? &b : NULL, req, out, outlen, err,
-                               errlen);
+        r = render(conf, host_found ? &h : NULL, have_build ? &b : NULL, req, out, outlen, err, errlen);
     if (have_build)
         build_clear(&b);
     if (host_found)
@@ -373,22 +376,16 @@ int boot_script_for(const struct conf *conf, struct store *st, const struct scri
     return r;
 }
 
+int boot_script_for(const struct conf *conf, struct store *st, const struct script_request *req, char **out,
+                    size_t *outlen, char *err, size_t errlen)
+{
+    return render_for(conf, st, req, boot_script_render, out, outlen, err, errlen);
+}
+
 int boot_esxi_cfg_for(const struct conf *conf, struct store *st, const struct script_request *req, char **out,
                       size_t *outlen, char *err, size_t errlen)
 {
-    struct host h;
-    struct build b;
-    bool host_found, have_build;
-    *out = NULL;
-    int r = lookup(conf, st, req, &h, &host_found, &b, &have_build, err, errlen);
-    if (r == 0)
-        r = boot_esxi_cfg_render(conf, host_found ? &h : NULL, have_build ? &b : NULL, req, out, outlen, err,
-                                 errlen);
-    if (have_build)
-        build_clear(&b);
-    if (host_found)
-        host_clear(&h);
-    return r;
+    return render_for(conf, st, req, boot_esxi_cfg_render, out, outlen, err, errlen);
 }
 
 int boot_templates_check(const struct conf *conf, char *err, size_t errlen)

@@ -88,12 +88,8 @@ static int import_opt(int c, const char *arg, void *ctx)
 
 static int publish(struct cli_globals *g, const char *path, json_t *req)
 {
-    struct cli_api *a;
-    if (cli_api_open(g, IMPORT_TIMEOUT_S, &a) != CLI_OK)
-        return CLI_FAIL;
     json_t *ans;
-    int rc = cli_api_call(a, "POST", path, req, &ans);
-    cli_api_close(a);
+    int rc = cli_call(g, IMPORT_TIMEOUT_S, "POST", path, req, &ans);
     if (rc != CLI_OK)
         return rc;
     if (g->json)
@@ -169,32 +165,17 @@ static int cmd_layer(int argc, char **argv, struct cli_globals *g)
 
 static int cmd_list(int argc, char **argv, struct cli_globals *g)
 {
-    static const struct option opts[] = {CLI_PAGING_OPTIONS, {NULL, 0, NULL, 0}};
-    struct cli_paging p = {0};
-    int rc = cli_getopt(argc, argv, "", opts, g, cli_paging_on, &p, build_usage);
-    if (rc)
-        return rc < 0 ? CLI_OK : rc;
-    if (optind != argc)
-        return cli_usage_error(WHAT, build_usage, "list takes no operands");
-    struct cli_api *a;
-    if (cli_api_open(g, 0, &a) != CLI_OK)
-        return CLI_FAIL;
     json_t *items;
-    rc = cli_list_all(a, "/builds", &p, &items);
-    cli_api_close(a);
-    if (rc != CLI_OK)
+    int rc = cli_list_command(argc, argv, g, WHAT, build_usage, "/builds", &items);
+    if (rc != CLI_OK || !items)
         return rc;
-    if (g->json) {
-        rc = cli_print_json(items);
-    } else {
-        static const char *const headers[] = {"NAME", "VERSION", "KIND", "CREATED", "SOURCE"};
-        static const char *const keys[] = {"name", "version", "kind", "created", "source"};
-        rc = cli_print_list(items, 5, headers, keys, NULL);
-    }
-    json_decref(items);
-    return rc;
+    static const char *const headers[] = {"NAME", "VERSION", "KIND", "CREATED", "SOURCE"};
+    static const char *const keys[] = {"name", "version", "kind", "created", "source"};
+    return cli_print_items(g, items, 5, headers, keys, NULL);
 }
 
+/* Not cli_show_rm_command: a build is NAME or NAME@VERSION, and rm says
+ * which one went. */
 static int cmd_show_rm(int argc, char **argv, struct cli_globals *g, bool rm)
 {
     int rc = cli_getopt(argc, argv, "", NULL, g, NULL, NULL, build_usage);
@@ -203,24 +184,11 @@ static int cmd_show_rm(int argc, char **argv, struct cli_globals *g, bool rm)
     if (argc - optind != 1)
         return cli_usage_error(WHAT, build_usage, "%s takes NAME or NAME@VERSION", rm ? "rm" : "show");
     char path[CLI_PATH_MAX];
-    if ((rc = build_path(path, sizeof path, argv[optind], NULL)) != CLI_OK)
-        return rc;
-    struct cli_api *a;
-    if (cli_api_open(g, 0, &a) != CLI_OK)
-        return CLI_FAIL;
     json_t *ans;
-    rc = cli_api_call(a, rm ? "DELETE" : "GET", path, NULL, &ans);
-    cli_api_close(a);
-    if (rc != CLI_OK)
+    if ((rc = build_path(path, sizeof path, argv[optind], NULL)) != CLI_OK ||
+        (rc = cli_call(g, 0, rm ? "DELETE" : "GET", path, NULL, &ans)) != CLI_OK)
         return rc;
-    if (!rm)
-        return cli_show(g, ans);
-    if (g->json)
-        rc = cli_print_json(ans ? ans : json_object());
-    else
-        printf("removed %s\n", argv[optind]);
-    json_decref(ans);
-    return rc;
+    return rm ? cli_print_removed(g, ans, NULL, argv[optind]) : cli_show(g, ans);
 }
 
 int cli_build_main(int argc, char **argv, struct cli_globals *g)

@@ -40,14 +40,46 @@ int cli_paging_on(int c, const char *arg, void *ctx);
  * into *items (a new array). Prints why not and returns CLI_FAIL. */
 int cli_list_all(struct cli_api *a, const char *path_with_query, const struct cli_paging *p, json_t **items);
 
+/* cli_list_all on a connection of its own. */
+int cli_fetch_list(const struct cli_globals *g, const char *path_with_query, const struct cli_paging *p,
+                   json_t **items);
+
+/* One cli_api_call on a connection of its own (timeout_s as for
+ * cli_api_open); *ans is the answer, NULL when empty. */
+int cli_call(const struct cli_globals *g, long timeout_s, const char *method, const char *path, const json_t *body,
+             json_t **ans);
+
 /* A list as a table: one column per key (cli_cell of the item's value);
  * header[i] names key[i]. */
 int cli_print_list(const json_t *items, size_t ncols, const char *const *headers, const char *const *keys,
                    cli_colour_fn colour);
 
+/* A list command's output: the items as they came with -o json, else
+ * cli_print_list. Takes the reference. */
+int cli_print_items(const struct cli_globals *g, json_t *items, size_t ncols, const char *const *headers,
+                    const char *const *keys, cli_colour_fn colour);
+
 /* Shows one answer: JSON with -o json, else "key: value" lines. Takes
  * the reference. */
 int cli_show(const struct cli_globals *g, json_t *j);
+
+/* What rm says once the server removed it: the answer ({} when empty)
+ * with -o json, else "removed NOUN NAME" ("removed NAME" when noun is
+ * NULL). Takes the reference. */
+int cli_print_removed(const struct cli_globals *g, json_t *ans, const char *noun, const char *name);
+
+/* The `list` of a collection whose only options are the paging ones:
+ * checks the arguments (what and usage as for cli_usage_error), then
+ * fetches every page of path. CLI_OK with *items NULL when --help was
+ * asked for. */
+int cli_list_command(int argc, char **argv, struct cli_globals *g, const char *what, const char *usage,
+                     const char *path, json_t **items);
+
+/* `show NAME` and `rm NAME` of the object NAME under collection
+ * ("/rules"), which takes no options of its own; noun ("rule") for
+ * cli_print_removed. */
+int cli_show_rm_command(int argc, char **argv, struct cli_globals *g, const char *what, const char *usage,
+                        const char *collection, const char *noun, bool rm);
 
 /* KEY=VALUE into *key / *value (pointers into a copy in buf). */
 int cli_split_kv(const char *s, char *buf, size_t buflen, const char **key, const char **value);

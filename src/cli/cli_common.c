@@ -92,6 +92,30 @@ fail:
     return CLI_FAIL;
 }
 
+int cli_fetch_list(const struct cli_globals *g, const char *path_with_query, const struct cli_paging *p,
+                   json_t **items)
+{
+    struct cli_api *a;
+    *items = NULL;
+    if (cli_api_open(g, 0, &a) != CLI_OK)
+        return CLI_FAIL;
+    int rc = cli_list_all(a, path_with_query, p, items);
+    cli_api_close(a);
+    return rc;
+}
+
+int cli_call(const struct cli_globals *g, long timeout_s, const char *method, const char *path, const json_t *body,
+             json_t **ans)
+{
+    struct cli_api *a;
+    *ans = NULL;
+    if (cli_api_open(g, timeout_s, &a) != CLI_OK)
+        return CLI_FAIL;
+    int rc = cli_api_call(a, method, path, body, ans);
+    cli_api_close(a);
+    return rc;
+}
+
 int cli_print_list(const json_t *items, size_t ncols, const char *const *headers, const char *const *keys,
                    cli_colour_fn colour)
 {
@@ -128,6 +152,61 @@ int cli_show(const struct cli_globals *g, json_t *j)
         cli_print_tree(stdout, j, 0);
     json_decref(j);
     return rc;
+}
+
+int cli_print_items(const struct cli_globals *g, json_t *items, size_t ncols, const char *const *headers,
+                    const char *const *keys, cli_colour_fn colour)
+{
+    int rc = g->json ? cli_print_json(items) : cli_print_list(items, ncols, headers, keys, colour);
+    json_decref(items);
+    return rc;
+}
+
+int cli_print_removed(const struct cli_globals *g, json_t *ans, const char *noun, const char *name)
+{
+    int rc = CLI_OK;
+    if (g->json) {
+        /* DELETE answers 204: say {} rather than nothing, so the output
+         * is JSON either way. */
+        if (!ans)
+            ans = json_object();
+        rc = ans ? cli_print_json(ans) : CLI_FAIL;
+    } else {
+        printf("removed %s%s%s\n", noun ? noun : "", noun ? " " : "", name);
+    }
+    json_decref(ans);
+    return rc;
+}
+
+int cli_list_command(int argc, char **argv, struct cli_globals *g, const char *what, const char *usage,
+                     const char *path, json_t **items)
+{
+    static const struct option opts[] = {CLI_PAGING_OPTIONS, {NULL, 0, NULL, 0}};
+    struct cli_paging p = {0};
+    *items = NULL;
+    int rc = cli_getopt(argc, argv, "", opts, g, cli_paging_on, &p, usage);
+    if (rc)
+        return rc < 0 ? CLI_OK : rc;
+    if (optind != argc)
+        return cli_usage_error(what, usage, "list takes no operands");
+    return cli_fetch_list(g, path, &p, items);
+}
+
+int cli_show_rm_command(int argc, char **argv, struct cli_globals *g, const char *what, const char *usage,
+                        const char *collection, const char *noun, bool rm)
+{
+    int rc = cli_getopt(argc, argv, "", NULL, g, NULL, NULL, usage);
+    if (rc)
+        return rc < 0 ? CLI_OK : rc;
+    if (argc - optind != 1)
+        return cli_usage_error(what, usage, "%s takes one NAME", rm ? "rm" : "show");
+    const char *name = argv[optind];
+    char path[CLI_PATH_MAX];
+    json_t *ans;
+    if ((rc = cli_object_path(path, sizeof path, collection, name, NULL)) != CLI_OK ||
+        (rc = cli_call(g, 0, rm ? "DELETE" : "GET", path, NULL, &ans)) != CLI_OK)
+        return rc;
+    return rm ? cli_print_removed(g, ans, noun, name) : cli_show(g, ans);
 }
 
 int cli_split_kv(const char *s, char *buf, size_t buflen, const char **key, const char **value)

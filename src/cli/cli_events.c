@@ -96,9 +96,7 @@ static int list_events(struct cli_api *a, const struct cli_globals *g, const str
     int rc = cli_list_all(a, q.buf, &o->paging, &items);
     if (rc != CLI_OK)
         return rc;
-    if (g->json) {
-        rc = cli_print_json(items);
-    } else {
+    if (!g->json) {
         /* A finished list can be aligned: a table. */
         size_t i;
         json_t *ev;
@@ -106,12 +104,10 @@ static int list_events(struct cli_api *a, const struct cli_globals *g, const str
             char t[64];
             json_object_set_new(ev, "when", json_string(event_time(ev, t, sizeof t)));
         }
-        static const char *const headers[] = {"ID", "TIME", "KIND", "STATUS", "HOST", "MAC", "MESSAGE"};
-        static const char *const keys[] = {"id", "when", "kind", "status", "host", "mac", "message"};
-        rc = cli_print_list(items, 7, headers, keys, cli_state_colour);
     }
-    json_decref(items);
-    return rc;
+    static const char *const headers[] = {"ID", "TIME", "KIND", "STATUS", "HOST", "MAC", "MESSAGE"};
+    static const char *const keys[] = {"id", "when", "kind", "status", "host", "mac", "message"};
+    return cli_print_items(g, items, 7, headers, keys, cli_state_colour);
 }
 
 /* ---- --follow ------------------------------------------------------------- */

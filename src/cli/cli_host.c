@@ -74,17 +74,10 @@ static int cmd_list(int argc, char **argv, struct cli_globals *g)
     cli_query_add(&q, "build", o.build);
     cli_query_add(&q, "label", o.label);
     cli_query_add(&q, "q", o.search);
-    struct cli_api *a;
-    if (cli_api_open(g, 0, &a) != CLI_OK)
-        return CLI_FAIL;
     json_t *items;
-    rc = cli_list_all(a, q.buf, &o.paging, &items);
-    cli_api_close(a);
-    if (rc != CLI_OK)
+    if ((rc = cli_fetch_list(g, q.buf, &o.paging, &items)) != CLI_OK)
         return rc;
-    if (g->json) {
-        rc = cli_print_json(items);
-    } else {
+    if (!g->json) {
         /* "build": "" means the configured default; say so. */
         size_t i;
         json_t *h;
@@ -93,14 +86,11 @@ static int cmd_list(int argc, char **argv, struct cli_globals *g)
             if (b && !b[0])
                 json_object_set_new(h, "build", json_string("(default)"));
         }
-        static const char *const headers[] = {"NAME", "STATE", "MACS", "BUILD", "PROFILE", "MODE", "ADDRESS",
-                                              "LAST SEEN"};
-        static const char *const keys[] = {"name", "state", "macs", "build", "profile", "mode", "address",
-                                           "last_seen"};
-        rc = cli_print_list(items, 8, headers, keys, cli_state_colour);
     }
-    json_decref(items);
-    return rc;
+    static const char *const headers[] = {"NAME", "STATE", "MACS", "BUILD", "PROFILE", "MODE", "ADDRESS",
+                                          "LAST SEEN"};
+    static const char *const keys[] = {"name", "state", "macs", "build", "profile", "mode", "address", "last_seen"};
+    return cli_print_items(g, items, 8, headers, keys, cli_state_colour);
 }
 
 /* ---- add / set ------------------------------------------------------------ */
@@ -292,13 +282,8 @@ static int cmd_one(int argc, char **argv, struct cli_globals *g, enum one_action
     char path[CLI_PATH_MAX];
     if ((rc = cli_object_path(path, sizeof path, "/hosts", name, suffix[act])) != CLI_OK)
         return rc;
-    struct cli_api *a;
-    if (cli_api_open(g, 0, &a) != CLI_OK)
-        return CLI_FAIL;
-    json_t *ans = NULL;
-    rc = cli_api_call(a, method[act], path, NULL, &ans);
-    cli_api_close(a);
-    if (rc != CLI_OK)
+    json_t *ans;
+    if ((rc = cli_call(g, 0, method[act], path, NULL, &ans)) != CLI_OK)
         return rc;
     switch (act) {
     case SHOW: {
@@ -312,12 +297,7 @@ static int cmd_one(int argc, char **argv, struct cli_globals *g, enum one_action
         rc = cli_print_json(ans);
         json_decref(ans);
         return rc;
-    case RM:
-        if (g->json)
-            rc = cli_print_json(ans ? ans : json_object());
-        else
-            printf("removed host %s\n", name);
-        break;
+    case RM: return cli_print_removed(g, ans, "host", name);
     case RETIRE:
     case REINSTALL:
         if (g->json) {

@@ -21,19 +21,22 @@ static const char export_usage[] =
     "usage: midwife export\n"
     "  hosts, profiles and rules as JSON on stdout, in the shape apply takes\n";
 
-/* Commands of one GET and no options of their own. */
-static int get_and_show(int argc, char **argv, struct cli_globals *g, const char *what, const char *usage,
-                        const char *prefix, bool operand, bool always_json)
+/* Commands of one GET and no options of their own: `midwife WHAT`, or
+ * `midwife WHAT OPERAND` (GET PREFIX/OPERAND) when operand is true. Like
+ * cli_getopt: < 0 after help was printed, else CLI_OK with the answer in
+ * *ans, or the exit code. */
+static int get_answer(int argc, char **argv, struct cli_globals *g, const char *what, const char *usage,
+                      const char *prefix, bool operand, json_t **ans)
 {
     argv[0] = (char *)what;
     if (argc >= 2 && strcmp(argv[1], "help") == 0) {
         fputs(usage, stdout);
         fputs(cli_globals_usage, stdout);
-        return CLI_OK;
+        return -1;
     }
     int rc = cli_getopt(argc, argv, "", NULL, g, NULL, NULL, usage);
     if (rc)
-        return rc < 0 ? CLI_OK : rc;
+        return rc;
     if (argc - optind != (operand ? 1 : 0))
         return cli_usage_error(what, usage, operand ? "one operand, please" : "no operands, please");
     char path[CLI_PATH_MAX];
@@ -43,20 +46,7 @@ static int get_and_show(int argc, char **argv, struct cli_globals *g, const char
     } else {
         snprintf(path, sizeof path, "%s", prefix);
     }
-    struct cli_api *a;
-    if (cli_api_open(g, 0, &a) != CLI_OK)
-        return CLI_FAIL;
-    json_t *ans;
-    rc = cli_api_call(a, "GET", path, NULL, &ans);
-    cli_api_close(a);
-    if (rc != CLI_OK)
-        return rc;
-    if (always_json) {
-        rc = cli_print_json(ans);
-        json_decref(ans);
-        return rc;
-    }
-    return cli_show(g, ans);
+    return cli_call(g, 0, "GET", path, NULL, ans);
 }
 
 /* A string member for people: control bytes replaced, "-" when absent. */
@@ -139,28 +129,10 @@ static void print_explain(const json_t *x)
 
 int cli_explain_main(int argc, char **argv, struct cli_globals *g)
 {
-    argv[0] = (char *)"midwife explain";
-    if (argc >= 2 && strcmp(argv[1], "help") == 0) {
-        fputs(explain_usage, stdout);
-        fputs(cli_globals_usage, stdout);
-        return CLI_OK;
-    }
-    int rc = cli_getopt(argc, argv, "", NULL, g, NULL, NULL, explain_usage);
+    json_t *ans;
+    int rc = get_answer(argc, argv, g, "midwife explain", explain_usage, "/explain", true, &ans);
     if (rc)
         return rc < 0 ? CLI_OK : rc;
-    if (argc - optind != 1)
-        return cli_usage_error("midwife explain", explain_usage, "one operand, please");
-    char path[CLI_PATH_MAX];
-    if ((rc = cli_object_path(path, sizeof path, "/explain", argv[optind], NULL)) != CLI_OK)
-        return rc;
-    struct cli_api *a;
-    if (cli_api_open(g, 0, &a) != CLI_OK)
-        return CLI_FAIL;
-    json_t *ans;
-    rc = cli_api_call(a, "GET", path, NULL, &ans);
-    cli_api_close(a);
-    if (rc != CLI_OK)
-        return rc;
     if (g->json) {
         rc = cli_print_json(ans);
     } else {
@@ -173,12 +145,23 @@ int cli_explain_main(int argc, char **argv, struct cli_globals *g)
 
 int cli_status_main(int argc, char **argv, struct cli_globals *g)
 {
-    return get_and_show(argc, argv, g, "midwife status", status_usage, "/status", false, false);
+    json_t *ans;
+    int rc = get_answer(argc, argv, g, "midwife status", status_usage, "/status", false, &ans);
+    if (rc)
+        return rc < 0 ? CLI_OK : rc;
+    return cli_show(g, ans);
 }
 
 int cli_export_main(int argc, char **argv, struct cli_globals *g)
 {
-    return get_and_show(argc, argv, g, "midwife export", export_usage, "/export", false, true);
+    json_t *ans;
+    int rc = get_answer(argc, argv, g, "midwife export", export_usage, "/export", false, &ans);
+    if (rc)
+        return rc < 0 ? CLI_OK : rc;
+    /* The shape apply takes: JSON even without -o json. */
+    rc = cli_print_json(ans);
+    json_decref(ans);
+    return rc;
 }
 
 static int file_opt(int c, const char *arg, void *ctx)
@@ -208,12 +191,8 @@ int cli_apply_main(int argc, char **argv, struct cli_globals *g)
     json_t *doc = cli_load_json_file(file);
     if (!doc)
         return CLI_FAIL;
-    struct cli_api *a;
-    json_t *ans = NULL;
-    if ((rc = cli_api_open(g, 0, &a)) == CLI_OK) {
-        rc = cli_api_call(a, "POST", "/apply", doc, &ans);
-        cli_api_close(a);
-    }
+    json_t *ans;
+    rc = cli_call(g, 0, "POST", "/apply", doc, &ans);
     json_decref(doc);
     if (rc != CLI_OK)
         return rc;

@@ -53,16 +53,14 @@ static int cmd_set(int argc, char **argv, struct cli_globals *g)
         body = json_incref(in);
     }
     char path[CLI_PATH_MAX];
-    struct cli_api *a = NULL;
     json_t *ans = NULL;
     if ((rc = cli_object_path(path, sizeof path, "/profiles", name, NULL)) == CLI_OK &&
-        (rc = cli_api_open(g, 0, &a)) == CLI_OK && (rc = cli_api_call(a, "PUT", path, body, &ans)) == CLI_OK) {
+        (rc = cli_call(g, 0, "PUT", path, body, &ans)) == CLI_OK) {
         if (g->json)
             rc = cli_print_json(ans);
         else
             printf("profile %s saved\n", name);
     }
-    cli_api_close(a);
     json_decref(ans);
     json_decref(body);
     json_decref(in);
@@ -71,24 +69,11 @@ static int cmd_set(int argc, char **argv, struct cli_globals *g)
 
 static int cmd_list(int argc, char **argv, struct cli_globals *g)
 {
-    static const struct option opts[] = {CLI_PAGING_OPTIONS, {NULL, 0, NULL, 0}};
-    struct cli_paging p = {0};
-    int rc = cli_getopt(argc, argv, "", opts, g, cli_paging_on, &p, profile_usage);
-    if (rc)
-        return rc < 0 ? CLI_OK : rc;
-    if (optind != argc)
-        return cli_usage_error(WHAT, profile_usage, "list takes no operands");
-    struct cli_api *a;
-    if (cli_api_open(g, 0, &a) != CLI_OK)
-        return CLI_FAIL;
     json_t *items;
-    rc = cli_list_all(a, "/profiles", &p, &items);
-    cli_api_close(a);
-    if (rc != CLI_OK)
+    int rc = cli_list_command(argc, argv, g, WHAT, profile_usage, "/profiles", &items);
+    if (rc != CLI_OK || !items)
         return rc;
-    if (g->json) {
-        rc = cli_print_json(items);
-    } else {
+    if (!g->json) {
         /* What a document sets, in one column. */
         size_t i;
         json_t *it;
@@ -99,40 +84,15 @@ static int cmd_list(int argc, char **argv, struct cli_globals *g)
             json_object_foreach(json_object_get(it, "doc"), k, v) json_array_append_new(keys, json_string(k));
             json_object_set_new(it, "sets", keys);
         }
-        static const char *const headers[] = {"NAME", "SETS", "UPDATED"};
-        static const char *const keys[] = {"name", "sets", "updated"};
-        rc = cli_print_list(items, 3, headers, keys, NULL);
     }
-    json_decref(items);
-    return rc;
+    static const char *const headers[] = {"NAME", "SETS", "UPDATED"};
+    static const char *const keys[] = {"name", "sets", "updated"};
+    return cli_print_items(g, items, 3, headers, keys, NULL);
 }
 
 static int cmd_show_rm(int argc, char **argv, struct cli_globals *g, bool rm)
 {
-    int rc = cli_getopt(argc, argv, "", NULL, g, NULL, NULL, profile_usage);
-    if (rc)
-        return rc < 0 ? CLI_OK : rc;
-    if (argc - optind != 1)
-        return cli_usage_error(WHAT, profile_usage, "%s takes one NAME", rm ? "rm" : "show");
-    char path[CLI_PATH_MAX];
-    if ((rc = cli_object_path(path, sizeof path, "/profiles", argv[optind], NULL)) != CLI_OK)
-        return rc;
-    struct cli_api *a;
-    if (cli_api_open(g, 0, &a) != CLI_OK)
-        return CLI_FAIL;
-    json_t *ans;
-    rc = cli_api_call(a, rm ? "DELETE" : "GET", path, NULL, &ans);
-    cli_api_close(a);
-    if (rc != CLI_OK)
-        return rc;
-    if (!rm)
-        return cli_show(g, ans);
-    if (g->json)
-        rc = cli_print_json(ans ? ans : json_object());
-    else
-        printf("removed profile %s\n", argv[optind]);
-    json_decref(ans);
-    return rc;
+    return cli_show_rm_command(argc, argv, g, WHAT, profile_usage, "/profiles", "profile", rm);
 }
 
 int cli_profile_main(int argc, char **argv, struct cli_globals *g)

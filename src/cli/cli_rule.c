@@ -202,12 +202,8 @@ static int cmd_test(int argc, char **argv, struct cli_globals *g)
         return cli_usage_error(WHAT, rule_usage, "test takes one MAC");
     }
     json_object_set_new(req, "mac", json_string(argv[optind]));
-    struct cli_api *a;
-    json_t *ans = NULL;
-    if ((rc = cli_api_open(g, 0, &a)) == CLI_OK) {
-        rc = cli_api_call(a, "POST", "/rules/test", req, &ans);
-        cli_api_close(a);
-    }
+    json_t *ans;
+    rc = cli_call(g, 0, "POST", "/rules/test", req, &ans);
     json_decref(req);
     if (rc != CLI_OK)
         return rc;
@@ -237,58 +233,18 @@ static int cmd_test(int argc, char **argv, struct cli_globals *g)
 
 static int cmd_list(int argc, char **argv, struct cli_globals *g)
 {
-    static const struct option opts[] = {CLI_PAGING_OPTIONS, {NULL, 0, NULL, 0}};
-    struct cli_paging p = {0};
-    int rc = cli_getopt(argc, argv, "", opts, g, cli_paging_on, &p, rule_usage);
-    if (rc)
-        return rc < 0 ? CLI_OK : rc;
-    if (optind != argc)
-        return cli_usage_error(WHAT, rule_usage, "list takes no operands");
-    struct cli_api *a;
-    if (cli_api_open(g, 0, &a) != CLI_OK)
-        return CLI_FAIL;
     json_t *items;
-    rc = cli_list_all(a, "/rules", &p, &items);
-    cli_api_close(a);
-    if (rc != CLI_OK)
+    int rc = cli_list_command(argc, argv, g, WHAT, rule_usage, "/rules", &items);
+    if (rc != CLI_OK || !items)
         return rc;
-    if (g->json) {
-        rc = cli_print_json(items);
-    } else {
-        static const char *const headers[] = {"RANK", "NAME", "MATCH", "BUILD", "PROFILE", "MODE", "LABELS"};
-        static const char *const keys[] = {"rank", "name", "match", "build", "profile", "mode", "labels"};
-        rc = cli_print_list(items, 7, headers, keys, NULL);
-    }
-    json_decref(items);
-    return rc;
+    static const char *const headers[] = {"RANK", "NAME", "MATCH", "BUILD", "PROFILE", "MODE", "LABELS"};
+    static const char *const keys[] = {"rank", "name", "match", "build", "profile", "mode", "labels"};
+    return cli_print_items(g, items, 7, headers, keys, NULL);
 }
 
 static int cmd_show_rm(int argc, char **argv, struct cli_globals *g, bool rm)
 {
-    int rc = cli_getopt(argc, argv, "", NULL, g, NULL, NULL, rule_usage);
-    if (rc)
-        return rc < 0 ? CLI_OK : rc;
-    if (argc - optind != 1)
-        return cli_usage_error(WHAT, rule_usage, "%s takes one NAME", rm ? "rm" : "show");
-    char path[CLI_PATH_MAX];
-    if ((rc = cli_object_path(path, sizeof path, "/rules", argv[optind], NULL)) != CLI_OK)
-        return rc;
-    struct cli_api *a;
-    if (cli_api_open(g, 0, &a) != CLI_OK)
-        return CLI_FAIL;
-    json_t *ans;
-    rc = cli_api_call(a, rm ? "DELETE" : "GET", path, NULL, &ans);
-    cli_api_close(a);
-    if (rc != CLI_OK)
-        return rc;
-    if (!rm)
-        return cli_show(g, ans);
-    if (g->json)
-        rc = cli_print_json(ans ? ans : json_object());
-    else
-        printf("removed rule %s\n", argv[optind]);
-    json_decref(ans);
-    return rc;
+    return cli_show_rm_command(argc, argv, g, WHAT, rule_usage, "/rules", "rule", rm);
 }
 
 int cli_rule_main(int argc, char **argv, struct cli_globals *g)

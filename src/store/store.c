@@ -396,11 +396,22 @@ void store_close(struct store *st)
     free(st);
 }
 
+void store_stmt_done(sqlite3_stmt *s)
+{
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+}
+
+void store_col_text(sqlite3_stmt *s, int col, char *dst, size_t max)
+{
+    const unsigned char *t = sqlite3_column_text(s, col);
+    snprintf(dst, max, "%s", t ? (const char *)t : "");
+}
+
 static int step_done(struct store *st, sqlite3_stmt *s)
 {
     int rc = sqlite3_step(s);
-    sqlite3_reset(s);
-    sqlite3_clear_bindings(s);
+    store_stmt_done(s);
     if (rc != SQLITE_DONE) {
         log_error("store", "%s", store_errmsg(st));
         return -EIO;
@@ -598,8 +609,7 @@ int store_lease_get(struct store *st, uint32_t address, struct store_lease *out)
     } else {
         r = rc == SQLITE_DONE ? -ENOENT : -EIO;
     }
-    sqlite3_reset(s);
-    sqlite3_clear_bindings(s);
+    store_stmt_done(s);
     return r;
 }
 

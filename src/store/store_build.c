@@ -133,8 +133,7 @@ static int step_done(struct store *st, sqlite3_stmt *s)
 {
     int rc = sqlite3_step(s);
     int ext = sqlite3_extended_errcode(store_db(st));
-    sqlite3_reset(s);
-    sqlite3_clear_bindings(s);
+    store_stmt_done(s);
     if (rc == SQLITE_DONE)
         return 0;
     if (rc == SQLITE_CONSTRAINT || (ext & 0xff) == SQLITE_CONSTRAINT)
@@ -142,23 +141,6 @@ static int step_done(struct store *st, sqlite3_stmt *s)
     log_error("store", "%s", store_errmsg(st));
     return -EIO;
 }
-
-static void done(sqlite3_stmt *s)
-{
-    sqlite3_reset(s);
-    sqlite3_clear_bindings(s);
-}
-
-static void col_text(sqlite3_stmt *s, int col, char *dst, size_t max)
-{
-    const unsigned char *t = sqlite3_column_text(s, col);
-    snprintf(dst, max, "%s", t ? (const char *)t : "");
-}
-
-#define STMT(st, slot, sql)                           \
-    sqlite3_stmt *s = store_stmt((st), (slot), (sql)); \
-    if (!s)                                           \
-        return -EIO
 
 /* Blobs */
 
@@ -182,7 +164,7 @@ bool store_blob_known(struct store *st, const char *sha256, uint64_t *size)
     bool known = sqlite3_step(s) == SQLITE_ROW;
     if (known && size)
         *size = (uint64_t)sqlite3_column_int64(s, 0);
-    done(s);
+    store_stmt_done(s);
     return known;
 }
 
@@ -236,7 +218,7 @@ static int next_version(struct store *st, const char *name, int *version)
     int rc = sqlite3_step(s);
     if (rc == SQLITE_ROW)
         *version = sqlite3_column_int(s, 0);
-    done(s);
+    store_stmt_done(s);
     if (rc != SQLITE_ROW)
         return -EIO;
     s = store_stmt(st, Q_NAME_BUMP,
@@ -318,14 +300,14 @@ static int row_to_build(sqlite3_stmt *s, struct build *b)
 {
     memset(b, 0, sizeof *b);
     b->id = sqlite3_column_int64(s, 0);
-    col_text(s, 1, b->name, sizeof b->name);
+    store_col_text(s, 1, b->name, sizeof b->name);
     b->version = sqlite3_column_int(s, 2);
     const unsigned char *kind = sqlite3_column_text(s, 3);
     if (!kind || build_kind_parse((const char *)kind, &b->kind) < 0)
         return -EIO;
-    col_text(s, 4, b->cmdline, sizeof b->cmdline);
-    col_text(s, 5, b->san_uri, sizeof b->san_uri);
-    col_text(s, 6, b->source, sizeof b->source);
+    store_col_text(s, 4, b->cmdline, sizeof b->cmdline);
+    store_col_text(s, 5, b->san_uri, sizeof b->san_uri);
+    store_col_text(s, 6, b->source, sizeof b->source);
     b->created = sqlite3_column_int64(s, 7);
     b->no_agent = sqlite3_column_int(s, 8) != 0;
     return 0;
@@ -356,16 +338,16 @@ static int load_files(struct store *st, struct build *b)
             r = -EIO;
             break;
         }
-        col_text(s, 1, f->name, sizeof f->name);
-        col_text(s, 2, f->sha256, sizeof f->sha256);
+        store_col_text(s, 1, f->name, sizeof f->name);
+        store_col_text(s, 2, f->sha256, sizeof f->sha256);
         f->size = (uint64_t)sqlite3_column_int64(s, 3);
-        col_text(s, 4, f->args, sizeof f->args);
+        store_col_text(s, 4, f->args, sizeof f->args);
         f->layered = sqlite3_column_int(s, 5) != 0;
         b->n_files++;
     }
     if (r == 0 && rc != SQLITE_DONE)
         r = -EIO;
-    done(s);
+    store_stmt_done(s);
     if (r < 0)
         build_clear(b);
     return r;
@@ -389,7 +371,7 @@ int store_build_get(struct store *st, const char *name, int version, struct buil
         r = row_to_build(s, out);
     else
         r = rc == SQLITE_DONE ? -ENOENT : -EIO;
-    done(s);
+    store_stmt_done(s);
     if (r < 0)
         return r;
     return load_files(st, out);
@@ -430,7 +412,7 @@ int store_build_delete(struct store *st, const char *name, int version)
     sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
     sqlite3_bind_int(s, 2, version);
     int64_t n = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : -1;
-    done(s);
+    store_stmt_done(s);
     if (n <= 0) {
         r = n < 0 ? -EIO : -ENOENT;
         goto fail;
@@ -450,7 +432,7 @@ int store_build_delete(struct store *st, const char *name, int version)
     sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
     sqlite3_bind_int(s, 2, version);
     n = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : -1;
-    done(s);
+    store_stmt_done(s);
     if (n != 0) {
         r = n < 0 ? -EIO : -EBUSY;
         goto fail;

@@ -33,18 +33,6 @@ enum {
 };
 _Static_assert(Q_END <= STORE_STMT_SLOTS, "raise STORE_STMT_SLOTS");
 
-static void done(sqlite3_stmt *s)
-{
-    sqlite3_reset(s);
-    sqlite3_clear_bindings(s);
-}
-
-static void col_text(sqlite3_stmt *s, int col, char *dst, size_t max)
-{
-    const unsigned char *t = sqlite3_column_text(s, col);
-    snprintf(dst, max, "%s", t ? (const char *)t : "");
-}
-
 /* MACs are kept and compared in lowercase, whatever the caller wrote. */
 static void lower_mac(const char *in, char out[EVENT_MAC_LEN + 1])
 {
@@ -128,7 +116,7 @@ int store_event_query(struct store *st, const struct event_filter *f, int (*cb)(
     sqlite3_bind_int64(s, 7, f->limit ? (int64_t)f->limit : -1);
     struct event *ev = malloc(sizeof *ev);
     if (!ev) {
-        done(s);
+        store_stmt_done(s);
         return -ENOMEM;
     }
     int rc, r = 0;
@@ -137,13 +125,13 @@ int store_event_query(struct store *st, const struct event_filter *f, int (*cb)(
         ev->id = sqlite3_column_int64(s, 0);
         ev->ts_ms = sqlite3_column_int64(s, 1);
         ev->host_id = sqlite3_column_int64(s, 2);
-        col_text(s, 3, ev->host, sizeof ev->host);
-        col_text(s, 4, ev->mac, sizeof ev->mac);
+        store_col_text(s, 3, ev->host, sizeof ev->host);
+        store_col_text(s, 4, ev->mac, sizeof ev->mac);
         ev->boot_id = sqlite3_column_int64(s, 5);
-        col_text(s, 6, ev->kind, sizeof ev->kind);
+        store_col_text(s, 6, ev->kind, sizeof ev->kind);
         int status = sqlite3_column_int(s, 7);
         ev->status = status == EVENT_OK || status == EVENT_FAIL ? (enum event_status)status : EVENT_INFO;
-        col_text(s, 8, ev->message, sizeof ev->message);
+        store_col_text(s, 8, ev->message, sizeof ev->message);
         /* Valid until the next step: the callback copies what it keeps. */
         ev->data = (char *)sqlite3_column_text(s, 9);
         if ((r = cb(ev, arg)) != 0)
@@ -151,7 +139,7 @@ int store_event_query(struct store *st, const struct event_filter *f, int (*cb)(
     }
     if (r == 0 && rc != SQLITE_DONE)
         r = store_step_errno(st, rc);
-    done(s);
+    store_stmt_done(s);
     free(ev);
     return r;
 }
@@ -160,7 +148,7 @@ static int prune_step(struct store *st, sqlite3_stmt *s, uint64_t *n)
 {
     int rc = sqlite3_step(s);
     int r = rc == SQLITE_DONE ? 0 : store_step_errno(st, rc);
-    done(s);
+    store_stmt_done(s);
     if (r == 0)
         *n += (uint64_t)sqlite3_changes(store_db(st));
     return r;
@@ -182,7 +170,7 @@ static int event_at_or_after(struct store *st, int64_t id, int64_t *got_id, int6
     } else if (rc != SQLITE_DONE) {
         r = store_step_errno(st, rc);
     }
-    done(s);
+    store_stmt_done(s);
     return r;
 }
 
@@ -235,7 +223,7 @@ static int id_bounds(struct store *st, int64_t *lo, int64_t *hi)
         *lo = sqlite3_column_int64(s, 0);
         *hi = sqlite3_column_int64(s, 1);
     }
-    done(s);
+    store_stmt_done(s);
     return r;
 }
 

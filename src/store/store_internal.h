@@ -22,6 +22,17 @@ sqlite3 *store_db(struct store *st);
  * caller resets it after use. */
 sqlite3_stmt *store_stmt(struct store *st, unsigned slot, const char *sql);
 
+/* The statement in slot as s, or return -EIO from the calling function. */
+#define STMT(st, slot, sql)                            \
+    sqlite3_stmt *s = store_stmt((st), (slot), (sql)); \
+    if (!s)                                            \
+    return -EIO
+/* Resets a cached statement after use and drops its bindings, so none
+ * outlives the (SQLITE_STATIC) buffers bound to it. */
+void store_stmt_done(sqlite3_stmt *s);
+/* A text column into dst, cut to max bytes; "" when NULL. */
+void store_col_text(sqlite3_stmt *s, int col, char *dst, size_t max);
+
 /* A write of several statements that is all or nothing: a savepoint
  * inside the caller's transaction (store_begin), or BEGIN IMMEDIATE on its
  * own, so a read followed by a write cannot race another writer. */

@@ -59,23 +59,12 @@ enum {
 };
 _Static_assert(Q_END <= STORE_SLOTS_EVENTS, "store_inventory.c needs more statement slots");
 
-#define STMT(st, slot, sql)                            \
-    sqlite3_stmt *s = store_stmt((st), (slot), (sql)); \
-    if (!s)                                            \
-    return -EIO
-
-static void done(sqlite3_stmt *s)
-{
-    sqlite3_reset(s);
-    sqlite3_clear_bindings(s);
-}
-
 /* Runs a statement that returns no rows; resets it. */
 static int step_done(struct store *st, sqlite3_stmt *s)
 {
     int rc = sqlite3_step(s);
     int r = rc == SQLITE_DONE ? 0 : store_step_errno(st, rc);
-    done(s);
+    store_stmt_done(s);
     return r;
 }
 
@@ -87,7 +76,7 @@ static int step_first(struct store *st, sqlite3_stmt *s)
     if (rc == SQLITE_ROW)
         return 1;
     int r = rc == SQLITE_DONE ? 0 : store_step_errno(st, rc);
-    done(s);
+    store_stmt_done(s);
     return r;
 }
 
@@ -97,8 +86,26 @@ static int step_rest(struct store *st, sqlite3_stmt *s)
     while ((rc = sqlite3_step(s)) == SQLITE_ROW)
         ;
     int r = rc == SQLITE_DONE ? 0 : store_step_errno(st, rc);
-    done(s);
+    store_stmt_done(s);
     return r;
+}
+
+/* Runs a write that ends in RETURNING one integer (b NULL) or two: 0 with
+ * them in *a and *b, no_row when it returned no row (an UPDATE whose row
+ * is missing: -ENOENT; an INSERT: -EIO), or the step's error. Nothing is
+ * written to *a or *b unless the statement ran to its end. */
+static int step_returning(struct store *st, sqlite3_stmt *s, int no_row, int64_t *a, int64_t *b)
+{
+    int r = step_first(st, s);
+    if (r <= 0)
+        return r == 0 ? no_row : r;
+    int64_t va = sqlite3_column_int64(s, 0), vb = b ? sqlite3_column_int64(s, 1) : 0;
+    if ((r = step_rest(st, s)) < 0)
+        return r;
+    *a = va;
+    if (b)
+        *b = vb;
+    return 0;
 }
 
 /* Like step_done, -ENOENT when the statement changed no row. */
@@ -108,12 +115,6 @@ static int step_changed(struct store *st, sqlite3_stmt *s)
     if (r == 0 && sqlite3_changes(store_db(st)) == 0)
         r = -ENOENT;
     return r;
-}
-
-static void col_text(sqlite3_stmt *s, int col, char *dst, size_t max)
-{
-    const unsigned char *t = sqlite3_column_text(s, col);
-    snprintf(dst, max, "%s", t ? (const char *)t : "");
 }
 
 /* A malloc'd copy of a JSON text column; "{}" when NULL. */
@@ -181,7 +182,7 @@ static int host_conflict(struct store *st, const struct host *h, const char **wh
     static const char *const fields[] = {"name", "uuid", "serial"};
     int which = sqlite3_column_int(s, 0);
     *where = which >= 1 && which <= 3 ? fields[which - 1] : "name";
-    done(s);
+    store_stmt_done(s);
     return -EEXIST;
 }
 
@@ -218,13 +219,9 @@ static int host_insert(struct store *st, struct host *h, int64_t now)
     sqlite3_bind_int64(s, 17, since);
     sqlite3_bind_int64(s, 18, h->last_seen);
     sqlite3_bind_int64(s, 19, h->boot_id);
-    int r = step_first(st, s);
-    if (r <= 0)
-        return r == 0 ? -EIO : r;
-    int64_t id = sqlite3_column_int64(s, 0);
-    if ((r = step_rest(st, s)) < 0)
+    int r = step_returning(st, s, -EIO, &h->id, NULL);
+    if (r < 0)
         return r;
-    h->id = id;
     h->created = h->updated = now;
     h->state_since = since;
     return 0;
@@ -237,13 +234,9 @@ static int host_update(struct store *st, struct host *h, int64_t now)
          " mode = ?8, address = ?9, vlan = ?10, labels = ?11, vars = ?12, updated = ?13"
          " WHERE id = ?1 RETURNING created");
     bind_writable(s, h, now);
-    int r = step_first(st, s);
-    if (r <= 0)
-        return r == 0 ? -ENOENT : r;
-    int64_t created = sqlite3_column_int64(s, 0);
-    if ((r = step_rest(st, s)) < 0)
+    int r = step_returning(st, s, -ENOENT, &h->created, NULL);
+    if (r < 0)
         return r;
-    h->created = created;
     h->updated = now;
     return 0;
 }
@@ -319,7 +312,7 @@ static int load_macs(struct store *st, struct host *h)
             memcpy(h->macs[h->n_macs++], mac, 6);
     }
     int r = rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : store_step_errno(st, rc);
-    done(s);
+    store_stmt_done(s);
     return r;
 }
 
@@ -328,12 +321,12 @@ static int row_to_host(sqlite3_stmt *s, struct host *h)
 {
     memset(h, 0, sizeof *h);
     h->id = sqlite3_column_int64(s, 0);
-    col_text(s, 1, h->name, sizeof h->name);
-    col_text(s, 2, h->uuid, sizeof h->uuid);
-    col_text(s, 3, h->serial, sizeof h->serial);
-    col_text(s, 4, h->build, sizeof h->build);
+    store_col_text(s, 1, h->name, sizeof h->name);
+    store_col_text(s, 2, h->uuid, sizeof h->uuid);
+    store_col_text(s, 3, h->serial, sizeof h->serial);
+    store_col_text(s, 4, h->build, sizeof h->build);
     h->build_version = sqlite3_column_int(s, 5);
-    col_text(s, 6, h->profile, sizeof h->profile);
+    store_col_text(s, 6, h->profile, sizeof h->profile);
     if (host_mode_parse((const char *)sqlite3_column_text(s, 7), &h->mode) < 0)
         h->mode = HOST_MODE_STATELESS;
     h->address = (uint32_t)sqlite3_column_int64(s, 8);
@@ -344,7 +337,7 @@ static int row_to_host(sqlite3_stmt *s, struct host *h)
     }
     if (host_state_parse((const char *)sqlite3_column_text(s, 13), &h->state) < 0)
         h->state = HOST_UNKNOWN;
-    col_text(s, 14, h->state_reason, sizeof h->state_reason);
+    store_col_text(s, 14, h->state_reason, sizeof h->state_reason);
     h->state_since = sqlite3_column_int64(s, 15);
     h->last_seen = sqlite3_column_int64(s, 16);
     h->created = sqlite3_column_int64(s, 17);
@@ -363,7 +356,7 @@ static int host_fetch(struct store *st, sqlite3_stmt *s, struct host *out)
         return r == 0 ? -ENOENT : r;
     }
     r = row_to_host(s, out);
-    done(s);
+    store_stmt_done(s);
     if (r == 0 && (r = load_macs(st, out)) < 0)
         host_clear(out);
     return r;
@@ -471,7 +464,7 @@ int store_host_list(struct store *st, const struct host_filter *f, int (*cb)(con
     }
     if (r == 0 && rc != SQLITE_DONE)
         r = store_step_errno(st, rc);
-    done(s);
+    store_stmt_done(s);
     return r;
 }
 
@@ -486,7 +479,7 @@ int store_host_count_by_state(struct store *st, uint64_t counts[HOST_STATE_COUNT
             counts[hs] = (uint64_t)sqlite3_column_int64(s, 1);
     }
     int r = rc == SQLITE_DONE ? 0 : store_step_errno(st, rc);
-    done(s);
+    store_stmt_done(s);
     return r;
 }
 
@@ -520,15 +513,11 @@ int store_host_next_boot(struct store *st, int64_t id, int64_t *boot_id)
 {
     STMT(st, Q_HOST_NEXT_BOOT, "UPDATE hosts SET boot_id = boot_id + 1 WHERE id = ? RETURNING boot_id");
     sqlite3_bind_int64(s, 1, id);
-    int r = step_first(st, s);
-    if (r <= 0)
-        return r == 0 ? -ENOENT : r;
-    int64_t n = sqlite3_column_int64(s, 0);
-    if ((r = step_rest(st, s)) < 0)
-        return r;
-    if (boot_id)
+    int64_t n;
+    int r = step_returning(st, s, -ENOENT, &n, NULL);
+    if (r == 0 && boot_id)
         *boot_id = n;
-    return 0;
+    return r;
 }
 
 /* ---- profiles ---- */
@@ -544,21 +533,13 @@ int store_profile_put(struct store *st, struct profile *p)
     sqlite3_bind_text(s, 1, p->name, -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 2, p->doc, -1, SQLITE_STATIC);
     sqlite3_bind_int64(s, 3, store_now_ms());
-    int r = step_first(st, s);
-    if (r <= 0)
-        return r == 0 ? -EIO : r;
-    int64_t created = sqlite3_column_int64(s, 0), updated = sqlite3_column_int64(s, 1);
-    if ((r = step_rest(st, s)) < 0)
-        return r;
-    p->created = created;
-    p->updated = updated;
-    return 0;
+    return step_returning(st, s, -EIO, &p->created, &p->updated);
 }
 
 static int row_to_profile(sqlite3_stmt *s, struct profile *p)
 {
     memset(p, 0, sizeof *p);
-    col_text(s, 0, p->name, sizeof p->name);
+    store_col_text(s, 0, p->name, sizeof p->name);
     p->created = sqlite3_column_int64(s, 2);
     p->updated = sqlite3_column_int64(s, 3);
     return col_json(s, 1, &p->doc);
@@ -574,7 +555,7 @@ int store_profile_get(struct store *st, const char *name, struct profile *out)
         return r == 0 ? -ENOENT : r;
     }
     r = row_to_profile(s, out);
-    done(s);
+    store_stmt_done(s);
     return r;
 }
 
@@ -605,7 +586,7 @@ int store_profile_delete(struct store *st, const char *name)
         goto fail;
     }
     bool used = sqlite3_column_int(s, 0) != 0;
-    done(s);
+    store_stmt_done(s);
     if (used) {
         r = -EBUSY;
         goto fail;
@@ -637,7 +618,7 @@ int store_profile_list(struct store *st, const char *after, size_t limit, int (*
     }
     if (r == 0 && rc != SQLITE_DONE)
         r = store_step_errno(st, rc);
-    done(s);
+    store_stmt_done(s);
     return r;
 }
 
@@ -671,30 +652,22 @@ int store_rule_put(struct store *st, struct rule *ru, const char **where)
         sqlite3_bind_text(s, 7, host_mode_name((enum host_mode)ru->mode), -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 8, json_or_empty(ru->labels), -1, SQLITE_STATIC);
     sqlite3_bind_int64(s, 9, store_now_ms());
-    int r = step_first(st, s);
-    if (r <= 0) {
-        /* The name conflict is the upsert; the only other unique key is
-         * the rank. */
-        if (r == -EEXIST)
-            *where = "rank";
-        return r == 0 ? -EIO : r;
-    }
-    int64_t created = sqlite3_column_int64(s, 0), updated = sqlite3_column_int64(s, 1);
-    if ((r = step_rest(st, s)) < 0)
-        return r;
-    ru->created = created;
-    ru->updated = updated;
-    return 0;
+    int r = step_returning(st, s, -EIO, &ru->created, &ru->updated);
+    /* The name conflict is the upsert; the only other unique key is the
+     * rank. */
+    if (r == -EEXIST)
+        *where = "rank";
+    return r;
 }
 
 static int row_to_rule(sqlite3_stmt *s, struct rule *ru)
 {
     memset(ru, 0, sizeof *ru);
-    col_text(s, 0, ru->name, sizeof ru->name);
+    store_col_text(s, 0, ru->name, sizeof ru->name);
     ru->rank = sqlite3_column_int(s, 1);
-    col_text(s, 3, ru->build, sizeof ru->build);
+    store_col_text(s, 3, ru->build, sizeof ru->build);
     ru->build_version = sqlite3_column_int(s, 4);
-    col_text(s, 5, ru->profile, sizeof ru->profile);
+    store_col_text(s, 5, ru->profile, sizeof ru->profile);
     enum host_mode m;
     ru->mode = sqlite3_column_type(s, 6) != SQLITE_NULL &&
                        host_mode_parse((const char *)sqlite3_column_text(s, 6), &m) == 0
@@ -719,7 +692,7 @@ int store_rule_get(struct store *st, const char *name, struct rule *out)
         return r == 0 ? -ENOENT : r;
     }
     r = row_to_rule(s, out);
-    done(s);
+    store_stmt_done(s);
     return r;
 }
 
@@ -744,7 +717,7 @@ int store_rule_list(struct store *st, int (*cb)(const struct rule *, void *), vo
     }
     if (r == 0 && rc != SQLITE_DONE)
         r = store_step_errno(st, rc);
-    done(s);
+    store_stmt_done(s);
     return r;
 }
 
@@ -777,7 +750,7 @@ int store_token_get(struct store *st, const char *hash, struct boot_token *out)
         return r == 0 ? -ENOENT : r;
     if (out) {
         memset(out, 0, sizeof *out);
-        col_text(s, 0, out->hash, sizeof out->hash);
+        store_col_text(s, 0, out->hash, sizeof out->hash);
         out->host_id = sqlite3_column_int64(s, 1);
         out->boot_id = sqlite3_column_int64(s, 2);
         out->created = sqlite3_column_int64(s, 3);
@@ -785,7 +758,7 @@ int store_token_get(struct store *st, const char *hash, struct boot_token *out)
         out->birth_used = sqlite3_column_int(s, 5) != 0;
         out->revoked = sqlite3_column_int(s, 6) != 0;
     }
-    done(s);
+    store_stmt_done(s);
     return 0;
 }
 
@@ -847,11 +820,11 @@ int store_state_get(struct store *st, int64_t host_id, struct state_archive *out
         return r == 0 ? -ENOENT : r;
     memset(out, 0, sizeof *out);
     out->host_id = sqlite3_column_int64(s, 0);
-    col_text(s, 1, out->sha256, sizeof out->sha256);
+    store_col_text(s, 1, out->sha256, sizeof out->sha256);
     out->size = (uint64_t)sqlite3_column_int64(s, 2);
     out->boot_id = sqlite3_column_int64(s, 3);
     out->updated = sqlite3_column_int64(s, 4);
-    done(s);
+    store_stmt_done(s);
     return 0;
 }
 
@@ -888,13 +861,9 @@ int store_op_add(struct store *st, struct operation *op)
     sqlite3_bind_text(s, 4, op->status, -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 5, op->detail, -1, SQLITE_STATIC);
     sqlite3_bind_int64(s, 6, created);
-    int r = step_first(st, s);
-    if (r <= 0)
-        return r == 0 ? -EIO : r; /* -ENOENT: no such host */
-    int64_t id = sqlite3_column_int64(s, 0);
-    if ((r = step_rest(st, s)) < 0)
+    int r = step_returning(st, s, -EIO, &op->id, NULL); /* -ENOENT: no such host */
+    if (r < 0)
         return r;
-    op->id = id;
     op->created = op->updated = created;
     return 0;
 }
@@ -942,9 +911,9 @@ int store_op_list(struct store *st, int64_t host_id, int (*cb)(const struct oper
         op.id = sqlite3_column_int64(s, 0);
         op.host_id = sqlite3_column_int64(s, 1);
         op.boot_id = sqlite3_column_int64(s, 2);
-        col_text(s, 3, op.kind, sizeof op.kind);
-        col_text(s, 4, op.status, sizeof op.status);
-        col_text(s, 5, op.detail, sizeof op.detail);
+        store_col_text(s, 3, op.kind, sizeof op.kind);
+        store_col_text(s, 4, op.status, sizeof op.status);
+        store_col_text(s, 5, op.detail, sizeof op.detail);
         op.created = sqlite3_column_int64(s, 6);
         op.updated = sqlite3_column_int64(s, 7);
         if ((r = cb(&op, arg)) != 0)
@@ -952,7 +921,7 @@ int store_op_list(struct store *st, int64_t host_id, int (*cb)(const struct oper
     }
     if (r == 0 && rc != SQLITE_DONE)
         r = store_step_errno(st, rc);
-    done(s);
+    store_stmt_done(s);
     return r;
 }
 
@@ -981,7 +950,7 @@ int store_lease_by_mac(struct store *st, const uint8_t mac[6], struct store_leas
     if (r <= 0)
         return r == 0 ? -ENOENT : r;
     store_row_to_lease(s, out);
-    done(s);
+    store_stmt_done(s);
     return 0;
 }
 
@@ -1005,7 +974,7 @@ int store_admin_token_get(struct store *st, char hash[SHA256_HEX_LEN + 1])
     int r = step_first(st, s);
     if (r <= 0)
         return r == 0 ? -ENOENT : r;
-    col_text(s, 0, hash, SHA256_HEX_LEN + 1);
-    done(s);
+    store_col_text(s, 0, hash, SHA256_HEX_LEN + 1);
+    store_stmt_done(s);
     return 0;
 }
