@@ -11,7 +11,7 @@ build_pkgs="meson ninja-build pkg-config gcc clang libclang-rt-14-dev
 test_pkgs="iproute2 qemu-system-x86 ipxe-qemu ipxe ovmf busybox-static udhcpc
   isc-dhcp-client isc-dhcp-relay tftp-hpa atftp curl cpio dpkg-dev procps psmisc
   iputils-ping openssl xorriso jq python3 util-linux gzip dnsmasq-base tgt
-  chromium nodejs socat"
+  chromium firefox-esr nodejs socat"
 bench_pkgs="kea-admin kea-dhcp4-server tftpd-hpa wrk nginx-light"
 
 case "${1:-all}" in

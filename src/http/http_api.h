@@ -116,8 +116,10 @@ void http_pending_on_gone(struct http_pending *p, void (*fn)(void *arg), void *a
  *
  * A stream is a connection: it counts toward [http] max_connections, and
  * at most HTTP_STREAM_MAX are open at once (503 beyond). A comment line
- * ":" goes out every HTTP_STREAM_HEARTBEAT_S seconds so proxies keep the
- * connection and a dead peer is found by TCP. */
+ * ":" goes out right after the head (a client may wait for body bytes
+ * before it reports the stream open) and every HTTP_STREAM_HEARTBEAT_S
+ * seconds after, so proxies keep the connection and a dead peer is found
+ * by TCP. */
 #define HTTP_STREAM_MAX 64
 #define HTTP_STREAM_HEARTBEAT_S 15
 

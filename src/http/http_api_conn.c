@@ -11,7 +11,8 @@
  *   PENDING  the handler deferred its answer. No timer: the API decides
  *            how long the work takes. Reading goes on, only to see the
  *            client leave (and to keep pipelined requests for later).
- *   STREAM   an event stream: bytes the API queues go out as the socket
+ *   STREAM   an event stream: a comment at once (so the client sees it
+ *            open), then bytes the API queues go out as the socket
  *            takes them; a heartbeat comment keeps proxies and TCP's
  *            dead-peer detection busy; EOF from the client ends it.
  *
@@ -448,7 +449,10 @@ static int open_stream(struct conn *c, struct http_api_response *resp)
         open(NULL, arg);
         return 1;
     }
-    if (evbuffer_add(x->out, c->head, c->head_len) < 0) {
+    /* A comment right after the head: some clients (Firefox's fetch())
+     * hand a response over only once its body has begun, and a quiet
+     * stream would otherwise say nothing until the first heartbeat. */
+    if (evbuffer_add(x->out, c->head, c->head_len) < 0 || evbuffer_add(x->out, ":\n\n", 3) < 0) {
         free(s);
         http_count_error("internal");
         respond_exchange_error(c, 503, "{\"error\": \"out of memory\"}\n");

@@ -1,51 +1,20 @@
 // The web UI in headless chromium (Debian's, through playwright-core's
-// executablePath) against a real midwife, run by tests/e2e/test_ui.sh:
-//   MIDWIFE_URL     http://ADDRESS:PORT of the server
-//   MIDWIFE_TOKEN   its admin token
-//   UI_CLIENT       a command that acts as node1's machine from its own
-//                   network: "script" → boot token; "call M PATH TOKEN BODY"
-//   UI_MAC          node1's MAC
-//   UI_SCREENSHOTS  where the screenshots go
+// executablePath) against a real midwife, run by tests/e2e/test_ui.sh with
+// the environment midwife.mjs describes and:
 //   UI_CONTROL      a directory: the file "restart" there asks the test
 //                   script to restart midwife; it answers with "restarted"
 //   CHROMIUM        the browser binary (default /usr/bin/chromium)
 import assert from 'node:assert/strict';
-import {execFileSync} from 'node:child_process';
 import fs from 'node:fs';
 import {test} from 'node:test';
 
 import {chromium} from 'playwright-core';
 
-const BASE = process.env.MIDWIFE_URL;
-const TOKEN = process.env.MIDWIFE_TOKEN;
-const CLIENT = process.env.UI_CLIENT;
-const MAC = process.env.UI_MAC;
-const SHOTS = process.env.UI_SCREENSHOTS;
+import {BASE, TOKEN, MAC, SHOTS, FACTS, api, bornHookDone, client, hostCall} from './midwife.mjs';
+
 const CONTROL = process.env.UI_CONTROL;
-assert.ok(BASE && TOKEN && CLIENT && MAC && SHOTS && CONTROL,
-  'MIDWIFE_URL, MIDWIFE_TOKEN, UI_CLIENT, UI_MAC, UI_SCREENSHOTS, UI_CONTROL');
+assert.ok(CONTROL, 'UI_CONTROL');
 const WAIT = {timeout: 20000};
-
-// The API as the CLI would call it, to check what the UI says and did.
-async function api(method, path, body, token = TOKEN) {
-  const res = await fetch(BASE + '/api/v1' + path, {
-    method,
-    headers: {Authorization: 'Bearer ' + token, 'Content-Type': 'application/json'},
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  return {status: res.status, body: text ? JSON.parse(text) : null};
-}
-
-// node1's machine, from its own namespace (its leased address).
-function client(...args) {
-  return execFileSync(CLIENT, args, {encoding: 'utf8', timeout: 20000}).trim();
-}
-function hostCall(path, token, body) {
-  const out = client('call', 'POST', path, token, JSON.stringify(body));
-  const sp = out.indexOf(' ');
-  return {status: Number(out.slice(0, sp)), body: out.slice(sp + 1)};
-}
 
 async function restartMidwife() {
   fs.rmSync(`${CONTROL}/restarted`, {force: true});
@@ -160,10 +129,7 @@ test('the web UI against a real midwife', {timeout: 150000}, async (t) => {
     await page.locator('table.hosts tr[data-host="node1"] td.c-state', {hasText: 'booting'}).waitFor(WAIT);
     await page.locator('ul.counts button[data-state="booting"] strong', {hasText: '1'}).waitFor(WAIT);
 
-    const facts = {macs: [MAC], boot_mac: MAC, uuid: '4c4c4544-0000-1111-2222-777700000001', serial: 'SER-UI-1',
-      vendor: 'QEMU', model: 'Standard PC', cpus: 2, memory_bytes: 1073741824,
-      nics: [{name: 'eth0', mac: MAC, driver: 'virtio_net', link: true, speed_mbps: 1000}]};
-    let r = hostCall('/api/v1/birth', tok, facts);
+    let r = hostCall('/api/v1/birth', tok, FACTS);
     assert.equal(r.status, 200, r.body);
     await page.locator('table.hosts tr[data-host="node1"] td.c-state', {hasText: 'born'}).waitFor(WAIT);
     r = hostCall('/api/v1/report', tok, {step: 'network', status: 'running', message: 'eth0 up'});
@@ -171,12 +137,7 @@ test('the web UI against a real midwife', {timeout: 150000}, async (t) => {
     await page.locator('table.hosts tr[data-host="node1"] td.c-state', {hasText: 'configuring'}).waitFor(WAIT);
     r = hostCall('/api/v1/report', tok, {step: 'network', status: 'ok'});
     assert.equal(r.status, 200, r.body);
-    // The born hook runs meanwhile; the host may go ready only after it.
-    for (let i = 0; i < 50; i++) {
-      const ops = await api('GET', '/hosts/node1/operations');
-      if (ops.body.items.some((o) => o.kind === 'hook:born' && o.status === 'done')) break;
-      await new Promise((res) => setTimeout(res, 200));
-    }
+    await bornHookDone('node1');
     r = hostCall('/api/v1/report', tok, {ready: true});
     assert.equal(r.status, 200, r.body);
     await page.locator('table.hosts tr[data-host="node1"] td.c-state', {hasText: 'ready'}).waitFor(WAIT);

@@ -2,7 +2,8 @@
 # The web UI (docs/ui.md) in a real browser against a real midwife:
 #
 #   client ns (a0, udhcpc, curl as the booting host) ──veth── server ns
-#                                        s0 10.77.9.1/24: midwife, node + headless chromium
+#                                        s0 10.77.9.1/24: midwife, node + headless
+#                                                             chromium, then firefox
 #
 # First curl checks the /ui/ routes (redirect, headers, CSP, 304 on the
 # ETag, 404) and that every file in web/ is embedded byte for byte. Then
@@ -12,7 +13,12 @@
 # and posts the birth and reports, open its timeline, change its build and
 # see the API reflect it, see an API error rendered with the API's words,
 # the rule tester, and screenshots of every main page (one in a narrow
-# window) saved for review.
+# window) saved for review. Then tests/browser/firefox.test.mjs drives
+# Debian's firefox-esr over WebDriver BiDi through puppeteer-core through
+# the main flows again (login, node1 booting → ready live on a fresh boot,
+# its timeline, a build change, an API error, no script errors), with
+# screenshots named -firefox beside Chromium's; its profile is in the
+# test's temporary directory, and no Firefox fails the test.
 #
 # Usage: tests/e2e/test_ui.sh MIDWIFE_BINARY
 #   Screenshots go to $E2E_LOG_DIR/ui-screenshots, else next to the binary
@@ -26,11 +32,13 @@ MIDWIFE=${1:-${MIDWIFE:-}}
 [ -n "$MIDWIFE" ] || { echo "usage: $0 MIDWIFE_BINARY" >&2; exit 2; }
 MIDWIFE=$(realpath "$MIDWIFE")
 CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
+FIREFOX=${FIREFOX:-/usr/bin/firefox-esr}
 
 e2e_init
 need_cmd curl jq udhcpc node npm sha256sum
 [ -x "$MIDWIFE" ] || fail "not executable: $MIDWIFE"
 [ -x "$CHROMIUM" ] || fail "no chromium at $CHROMIUM (run: make deps-test)"
+[ -x "$FIREFOX" ] || fail "no firefox at $FIREFOX (run: make deps-test)"
 
 BROWSER_DIR=$REPO/tests/browser
 SHOTS=${E2E_LOG_DIR:+$E2E_LOG_DIR/ui-screenshots}
@@ -180,7 +188,7 @@ pass "node1's machine leased $ADDR_A"
 chmod 755 "$T/client"
 
 # ---- the browser test ------------------------------------------------------------------------
-if [ ! -d "$BROWSER_DIR/node_modules/playwright-core" ] ||
+if [ ! -d "$BROWSER_DIR/node_modules/playwright-core" ] || [ ! -d "$BROWSER_DIR/node_modules/puppeteer-core" ] ||
   [ "$BROWSER_DIR/package-lock.json" -nt "$BROWSER_DIR/node_modules/.package-lock.json" ]; then
   log "npm ci in tests/browser"
   (cd "$BROWSER_DIR" && with_timeout 240 npm ci --no-audit --no-fund) >"$T/npm.log" 2>&1 ||
@@ -192,10 +200,11 @@ pass "timeline steps from events (node --test timeline.test.mjs)"
 
 log "screenshots: $SHOTS"
 # The browser test asks for a restart of midwife (to see the event stream
-# come back) by creating ctl/restart; ctl/restarted says it is done.
-mkdir -p "$T/ctl"
+# come back) by creating ctl/restart; ctl/restarted says it is done. The
+# browsers' profiles and temporary files stay under the test's directory.
+mkdir -p "$T/ctl" "$T/tmp" "$T/firefox-profile"
 nsx "$NS_S" env MIDWIFE_URL="$URL" MIDWIFE_TOKEN="$ADMIN" UI_CLIENT="$T/client" UI_MAC="$MAC_A" \
-  UI_SCREENSHOTS="$SHOTS" UI_CONTROL="$T/ctl" CHROMIUM="$CHROMIUM" HOME="$T" \
+  UI_SCREENSHOTS="$SHOTS" UI_CONTROL="$T/ctl" CHROMIUM="$CHROMIUM" HOME="$T" TMPDIR="$T/tmp" \
   timeout --kill-after=5 180 node --test --test-reporter=spec "$BROWSER_DIR/ui.test.mjs" >"$T/browser.log" 2>&1 &
 NODE_PID=$!
 E2E_PIDS+=("$NODE_PID")
@@ -218,6 +227,25 @@ for p in login hosts hosts-narrow host-node1 host-node1-failed builds profiles r
   [ -s "$SHOTS/$p.png" ] || fail "no screenshot $p.png"
 done
 pass "browser: login, live booting → ready, timeline, build change, API error, rule tester; screenshots in $SHOTS"
+
+# ---- the same midwife in Firefox ------------------------------------------------------------
+ffstart=$(date +%s)
+nsx "$NS_S" env MIDWIFE_URL="$URL" MIDWIFE_TOKEN="$ADMIN" UI_CLIENT="$T/client" UI_MAC="$MAC_A" \
+  UI_SCREENSHOTS="$SHOTS" FIREFOX="$FIREFOX" FIREFOX_PROFILE="$T/firefox-profile" HOME="$T" TMPDIR="$T/tmp" \
+  timeout --kill-after=5 180 node --test --test-reporter=spec "$BROWSER_DIR/firefox.test.mjs" >"$T/firefox.log" 2>&1 &
+NODE_PID=$!
+E2E_PIDS+=("$NODE_PID")
+wait "$NODE_PID"
+rc=$?
+forget_pid "$NODE_PID"
+sed 's/^/  firefox| /' "$T/firefox.log"
+[ $rc = 0 ] || fail "Firefox browser test failed (status $rc); screenshots so far in $SHOTS"
+for p in hosts host-node1; do
+  [ -s "$SHOTS/$p-firefox.png" ] || fail "no screenshot $p-firefox.png"
+done
+[ -s "$T/firefox-profile/prefs.js" ] || fail "Firefox did not keep its profile in $T/firefox-profile"
+ffver=$(sed -n 's/.* browser \(firefox\/[0-9.a-z]*\).*/\1/p' "$T/firefox.log" | head -1)
+pass "${ffver:-firefox}: login, live booting → ready, timeline, build change, API error, no script errors in $(($(date +%s) - ffstart)) s"
 
 # shellcheck disable=SC2119 # the default wait
 midwife_stop

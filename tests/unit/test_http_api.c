@@ -848,16 +848,6 @@ static void stream_close(void *arg)
     assert_int_equal(srec.closed, 0);
 }
 
-static int open_stream(uint16_t port, struct response *r)
-{
-    int s = dial(port);
-    const char *req = "GET /api/v1/stream HTTP/1.1\r\nHost: t\r\nAccept: text/event-stream\r\n"
-                      "Last-Event-ID: 7\r\n\r\n";
-    assert_true(send_all(s, req, strlen(req)));
-    assert_int_equal(read_response(s, r, true), 0);
-    return s;
-}
-
 static void expect_bytes(int s, const char *want)
 {
     char got[256] = "";
@@ -865,6 +855,19 @@ static void expect_bytes(int s, const char *want)
     assert_true(n < sizeof got);
     assert_true(recv_exact(s, got, n));
     assert_string_equal(got, want);
+}
+
+static int open_stream(uint16_t port, struct response *r)
+{
+    int s = dial(port);
+    const char *req = "GET /api/v1/stream HTTP/1.1\r\nHost: t\r\nAccept: text/event-stream\r\n"
+                      "Last-Event-ID: 7\r\n\r\n";
+    assert_true(send_all(s, req, strlen(req)));
+    assert_int_equal(read_response(s, r, true), 0);
+    /* an open stream: an SSE comment at once, before anything the API writes */
+    if (r->status == 200)
+        expect_bytes(s, ":\n\n");
+    return s;
 }
 
 static void a_stream_gets_its_writes_in_order_and_closes_once(void **st)
