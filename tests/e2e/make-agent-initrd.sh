@@ -134,7 +134,9 @@ fi
 echo "midwife-fact: hostname=$(hostname)"
 sed 's/^/midwife-fact: resolv /' /etc/resolv.conf 2>/dev/null
 ip -o -4 addr show | sed 's/^/midwife-fact: addr /'
-ip -o -d link show | grep -o '^[0-9]*: [^:]*\|vlan protocol [^ ]* id [0-9]*\|master [^ ]*' | sed 's/^/midwife-fact: link /'
+# busybox ip has no -d: the VLANs come from the kernel's own table.
+ip -o link show | grep -o '^[0-9]*: [^:]*\|master [^ ]*' | sed 's/^/midwife-fact: link /'
+sed 1,2d /proc/net/vlan/config 2>/dev/null | sed 's/^/midwife-fact: vlan /'
 if [ -f /var/lib/lab/life ]; then
   echo "midwife-fact: persisted=$(cat /var/lib/lab/life)"
   echo "midwife-fact: done"
