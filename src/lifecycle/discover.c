@@ -11,6 +11,8 @@
 #include "boot/script.h"
 #include "inventory/rules.h"
 #include "lifecycle/birth.h"
+#include "lifecycle/lifecycle_internal.h"
+#include "lifecycle/seen.h"
 #include "util/addr.h"
 #include "util/log.h"
 
@@ -217,142 +219,31 @@ static int identity_script(struct lifecycle *lc, const struct script_ask *ask, c
 
 /* The same machine asking for its script again and again without a boot
  * starting (no token: not from its lease, retired, no record) is one
- * event per SCRIPT_REPEAT_MS with the count of the ones folded into it,
- * not one per request: a script storm from a misrouted subnet would
- * otherwise flood the recorder with copies. A slot per MAC hash; a
- * collision only costs an extra event. */
-#define SCRIPT_REPEAT_MS 10000
-#define SCRIPT_REPEAT_SETS 16384 /* x 4 ways: 65536 machines remembered, 1.5 MiB */
-#define SCRIPT_REPEAT_WAYS 4
-
-struct repeat_slot {
-    uint8_t mac[6];
-    int64_t last_ms;
-    unsigned folded;
-};
-static struct repeat_slot repeats[SCRIPT_REPEAT_SETS][SCRIPT_REPEAT_WAYS];
-
-/* Whether to record this token-less script event; *folded gets how many
- * were left out since the last one recorded. A MAC's set holds four; a
- * new one takes the way used longest ago. */
-static bool script_event_due(const uint8_t mac[6], int64_t now, unsigned *folded)
-{
-    uint32_t h = 2166136261u;
-    for (int i = 0; i < 6; i++)
-        h = (h ^ mac[i]) * 16777619u;
-    struct repeat_slot *set = repeats[h % SCRIPT_REPEAT_SETS], *r = NULL;
-    for (int w = 0; w < SCRIPT_REPEAT_WAYS && !r; w++)
-        if (memcmp(set[w].mac, mac, 6) == 0)
-            r = &set[w];
-    *folded = 0;
-    if (r && now - r->last_ms < SCRIPT_REPEAT_MS) {
-        r->folded++;
-        return false;
-    }
-    if (r) {
-        *folded = r->folded;
-    } else {
-        r = &set[0];
-        for (int w = 1; w < SCRIPT_REPEAT_WAYS; w++)
-            if (set[w].last_ms < r->last_ms)
-                r = &set[w];
-        memcpy(r->mac, mac, 6);
-    }
-    r->last_ms = now;
-    r->folded = 0;
-    return true;
-}
-
-/* The proxy answers of the last LIFECYCLE_PROXY_SEEN_S (discover.h), a
- * slot per MAC hash like the repeats above: a machine pushed out by
- * collisions only boots without a token and is told so. */
-#define PROXY_SEEN_SETS 4096 /* x 4 ways: 16384 machines booting at once */
-#define PROXY_SEEN_WAYS 4
-
-struct proxy_slot {
-    uint8_t mac[6];
-    int64_t at_ms;
-};
-static struct proxy_slot proxy_seen[PROXY_SEEN_SETS][PROXY_SEEN_WAYS];
-
-static struct proxy_slot *proxy_set(const uint8_t mac[6])
-{
-    uint32_t h = 2166136261u;
-    for (int i = 0; i < 6; i++)
-        h = (h ^ mac[i]) * 16777619u;
-    return proxy_seen[h % PROXY_SEEN_SETS];
-}
+ * event per SEEN_SCRIPT_REPEAT_MS with the count of the ones folded into
+ * it, not one per request: a script storm from a misrouted subnet would
+ * otherwise flood the recorder with copies (seen.h). */
 
 void lifecycle_proxy_answered(struct lifecycle *lc, const uint8_t mac[6])
 {
-    (void)lc;
-    struct proxy_slot *set = proxy_set(mac), *r = NULL;
-    for (int w = 0; w < PROXY_SEEN_WAYS && !r; w++)
-        if (memcmp(set[w].mac, mac, 6) == 0)
-            r = &set[w];
-    if (!r) {
-        r = &set[0];
-        for (int w = 1; w < PROXY_SEEN_WAYS; w++)
-            if (set[w].at_ms < r->at_ms)
-                r = &set[w];
-        memcpy(r->mac, mac, 6);
-    }
-    r->at_ms = lifecycle_now_ms();
-}
-
-/* Milliseconds since midwife last answered mac as a proxy, or -1. */
-static int64_t proxy_answered_ago(const uint8_t mac[6], int64_t now_ms)
-{
-    const struct proxy_slot *set = proxy_set(mac);
-    for (int w = 0; w < PROXY_SEEN_WAYS; w++)
-        if (set[w].at_ms && memcmp(set[w].mac, mac, 6) == 0)
-            return now_ms >= set[w].at_ms ? now_ms - set[w].at_ms : 0;
-    return -1;
-}
-
-/* Proxy mode: the address each bound boot asked from, so the files it
- * fetches next can be told to be that machine's (there is no lease of
- * midwife's to tell it). Same sets-and-ways table as above. */
-struct proxy_addr_slot {
-    uint32_t addr;
-    uint8_t mac[6];
-    int64_t at_ms;
-};
-static struct proxy_addr_slot proxy_addrs[PROXY_SEEN_SETS][PROXY_SEEN_WAYS];
-
-static struct proxy_addr_slot *proxy_addr_set(uint32_t addr)
-{
-    return proxy_addrs[(addr * 2654435761u) % PROXY_SEEN_SETS];
-}
-
-static void proxy_addr_bound(uint32_t addr, const uint8_t mac[6], int64_t now_ms)
-{
-    struct proxy_addr_slot *set = proxy_addr_set(addr), *r = NULL;
-    for (int w = 0; w < PROXY_SEEN_WAYS && !r; w++)
-        if (set[w].at_ms && set[w].addr == addr)
-            r = &set[w];
-    if (!r) {
-        r = &set[0];
-        for (int w = 1; w < PROXY_SEEN_WAYS; w++)
-            if (set[w].at_ms < r->at_ms)
-                r = &set[w];
-    }
-    r->addr = addr;
-    memcpy(r->mac, mac, 6);
-    r->at_ms = now_ms;
+    seen_proxy_answer(lc->seen, mac, lifecycle_now_ms());
 }
 
 int lifecycle_proxy_mac_at(struct lifecycle *lc, uint32_t addr, uint8_t mac[6])
 {
-    (void)lc;
-    const struct proxy_addr_slot *set = proxy_addr_set(addr);
-    int64_t now = lifecycle_now_ms();
-    for (int w = 0; w < PROXY_SEEN_WAYS; w++)
-        if (set[w].at_ms && set[w].addr == addr && now - set[w].at_ms <= (int64_t)LIFECYCLE_PROXY_BOOT_S * 1000) {
-            memcpy(mac, set[w].mac, 6);
-            return 0;
-        }
-    return -ENOENT;
+    return seen_proxy_mac_at(lc->seen, addr, lifecycle_now_ms(), (int64_t)LIFECYCLE_PROXY_BOOT_S * 1000, mac);
+}
+
+void lifecycle_proxy_recall(struct lifecycle *lc)
+{
+    unsigned answers = 0, bound = 0;
+    if (seen_recall_proxy(lc->seen, lc->st, lifecycle_now_ms(), (int64_t)LIFECYCLE_PROXY_SEEN_S * 1000,
+                          (int64_t)LIFECYCLE_PROXY_BOOT_S * 1000, &answers, &bound) < 0) {
+        log_warn("lifecycle", "proxy mode: reading the recent proxy answers back failed: %s", store_errmsg(lc->st));
+        return;
+    }
+    if (answers || bound)
+        log_info("lifecycle", "proxy mode: %u proxy answer(s) of the last %d s and %u bound boot(s) recalled from "
+                 "the flight recorder", answers, LIFECYCLE_PROXY_SEEN_S, bound);
 }
 
 /* The [subnet] whose network holds addr as a host address, or NULL. */
@@ -376,7 +267,7 @@ static bool may_start_boot(struct lifecycle *lc, const struct script_ask *ask, c
     format_ipv4(ask->peer, a);
     if (conf->dhcp_mode == DHCP_MODE_PROXY) {
         const struct conf_subnet *s = subnet_of_host(conf, ask->peer);
-        int64_t ago = proxy_answered_ago(ask->mac, lifecycle_now_ms());
+        int64_t ago = seen_proxy_answer_ago(lc->seen, ask->mac, lifecycle_now_ms());
         if (!s) {
             snprintf(why, whylen, "asked from %s, which is on no [subnet] midwife serves: no boot token", a);
             return false;
@@ -388,7 +279,7 @@ static bool may_start_boot(struct lifecycle *lc, const struct script_ask *ask, c
         }
         snprintf(bound, boundlen, "boot script served to %s on subnet %s (proxy mode, PXE DHCP answered %lld s ago)",
                  a, s->name, (long long)(ago / 1000));
-        proxy_addr_bound(ask->peer, ask->mac, lifecycle_now_ms());
+        seen_proxy_bound(lc->seen, ask->peer, ask->mac, lifecycle_now_ms());
         return true;
     }
     /* The lease at the asking address must be this MAC's: a machine may
@@ -525,14 +416,15 @@ static int script_for(struct lifecycle *lc, const struct script_ask *ask, char *
     r = boot_script_render(conf, have ? &h : NULL, has_build ? &build : NULL, &req, out, outlen, err, errlen);
 
     unsigned folded = 0;
-    if (r == 0 && !token[0] && !script_event_due(ask->mac, lifecycle_now_ms(), &folded))
+    if (r == 0 && !token[0] && !seen_script_event_due(lc->seen, ask->mac, lifecycle_now_ms(), &folded))
         goto out;
-    char data[256];
+    char data[300], peer[IPV4_STRLEN];
     snprintf(data, sizeof data,
-             "{\"build\":\"%s\",\"version\":%d,\"kind\":\"%s\",\"token\":%s,\"known\":%s,\"repeats\":%u}",
+             "{\"build\":\"%s\",\"version\":%d,\"kind\":\"%s\",\"token\":%s,\"known\":%s,\"repeats\":%u,"
+             "\"peer\":\"%s\"}",
              has_build ? build.name : "", has_build ? build.version : 0,
              has_build ? build_kind_name(build.kind) : "exit", token[0] ? "true" : "false", have ? "true" : "false",
-             folded);
+             folded, format_ipv4(ask->peer, peer));
     if (r < 0) {
         char e[200], fdata[sizeof data + 220];
         log_escape(e, sizeof e, err, strlen(err));

@@ -21,6 +21,7 @@
 #include "util/addr.h"
 #include "lifecycle/hooks.h"
 #include "lifecycle/lifecycle_internal.h"
+#include "lifecycle/seen.h"
 #include "util/log.h"
 #include "util/metrics.h"
 
@@ -533,8 +534,13 @@ int lifecycle_start(struct event_base *base, const struct conf *conf, struct sto
     lc->st = st;
     lc->queue = calloc(QUEUE_MAX, sizeof *lc->queue);
     lc->spare = calloc(QUEUE_MAX, sizeof *lc->spare);
-    if (!lc->queue || !lc->spare)
+    lc->seen = seen_new();
+    if (!lc->queue || !lc->spare || !lc->seen)
         goto fail;
+    /* A restart must not cost a host between its proxy answer and its
+     * script request the token of that boot. */
+    if (st && conf->dhcp_mode == DHCP_MODE_PROXY)
+        lifecycle_proxy_recall(lc);
     if (base) {
         lc->flush_ev = evtimer_new(base, on_flush, lc);
         lc->prune_ev = event_new(base, -1, EV_PERSIST, on_prune, lc);
@@ -589,6 +595,7 @@ void lifecycle_stop(struct lifecycle *lc)
         event_free(lc->prune_again);
     free(lc->queue);
     free(lc->spare);
+    seen_free(lc->seen);
     if (current == lc)
         current = NULL;
     free(lc);

@@ -7,6 +7,7 @@
 struct hooks;
 struct hook_run;
 struct lifecycle_sub;
+struct seen;
 
 struct lifecycle {
     struct event_base *base;
@@ -22,6 +23,11 @@ struct lifecycle {
     unsigned (*lease_cleaner)(void *arg, const uint8_t mac[6], uint32_t keep_address);
     void *lease_cleaner_arg;
     char agent_sha256[65]; /* "" = no agent module */
+    struct seen *seen;     /* machines between their requests (seen.h) */
 };
+
+/* Proxy mode, at start: what was seen before a restart, from the flight
+ * recorder (discover.c). */
+void lifecycle_proxy_recall(struct lifecycle *lc);
 
 #endif

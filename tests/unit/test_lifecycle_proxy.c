@@ -161,7 +161,6 @@ static void proxy_boot_binds_its_address_for_the_recorder(void **state)
     (void)state;
     static const uint8_t mac[6] = {0x52, 0x54, 0x00, 0x10, 0x00, 0x06};
     static const uint8_t mac2[6] = {0x52, 0x54, 0x00, 0x10, 0x00, 0x07};
-    /* An address no other test asks from (the table outlives a test). */
     const uint32_t here = ON_LAB + 10;
     uint8_t got[6];
     make_host("p6", mac);
@@ -180,6 +179,56 @@ static void proxy_boot_binds_its_address_for_the_recorder(void **state)
     assert_true(script_started_boot(mac2, here));
     assert_int_equal(lifecycle_proxy_mac_at(lc, here, got), 0);
     assert_memory_equal(got, mac2, 6);
+}
+
+/* A proxy answer as the DHCP room records it (dhcp_service.c). */
+static void record_proxy_offer(const uint8_t mac[6], int64_t ts_ms)
+{
+    struct event ev = {.ts_ms = ts_ms, .status = EVENT_INFO,
+                       .data = "{\"xid\":1,\"address\":\"0.0.0.0\",\"client\":\"pxe\",\"proxy\":true}"};
+    snprintf(ev.kind, sizeof ev.kind, "dhcp.offer");
+    snprintf(ev.mac, sizeof ev.mac, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
+    snprintf(ev.message, sizeof ev.message, "proxy offered to a PXE client");
+    assert_int_equal(store_event_append(st, &ev), 0);
+}
+
+/* A restart between a host's proxy answer and its script request does not
+ * cost that boot its token, nor the recorder its knowledge of whose an
+ * address is: both come back from the flight recorder. Answers older than
+ * the window do not. */
+static void a_restart_recalls_proxy_answers_and_bound_boots(void **state)
+{
+    (void)state;
+    static const uint8_t fresh[6] = {0x52, 0x54, 0x00, 0x10, 0x00, 0x08};
+    static const uint8_t stale[6] = {0x52, 0x54, 0x00, 0x10, 0x00, 0x09};
+    static const uint8_t booted[6] = {0x52, 0x54, 0x00, 0x10, 0x00, 0x0a};
+    const uint32_t here = ON_LAB + 20;
+    make_host("r1", fresh);
+    make_host("r2", stale);
+    make_host("r3", booted);
+    int64_t now = lifecycle_now_ms();
+    record_proxy_offer(fresh, now - 10 * 1000);
+    record_proxy_offer(stale, now - (LIFECYCLE_PROXY_SEEN_S + 60) * 1000);
+    /* A boot bound before the restart. */
+    lifecycle_proxy_answered(lc, booted);
+    assert_true(script_started_boot(booted, here));
+    lifecycle_flush(lc);
+
+    lifecycle_stop(lc);
+    assert_int_equal(lifecycle_start(NULL, &conf, st, &lc), 0);
+    uint8_t got[6];
+    assert_int_equal(lifecycle_proxy_mac_at(lc, here, got), 0);
+    assert_memory_equal(got, booted, 6);
+    assert_true(script_started_boot(fresh, ON_LAB));
+    assert_false(script_started_boot(stale, ON_LAB + 1));
+    assert_true(event_says("http.script", "midwife answered no PXE DHCP of this MAC"));
+
+    /* Without the recorder's events (a fresh store), nothing is recalled. */
+    lifecycle_stop(lc);
+    assert_int_equal(lifecycle_start(NULL, &conf, NULL, &lc), 0);
+    assert_int_equal(lifecycle_proxy_mac_at(lc, here, got), -ENOENT);
+    lifecycle_stop(lc);
+    assert_int_equal(lifecycle_start(NULL, &conf, st, &lc), 0);
 }
 
 static void full_mode_needs_midwifes_bound_lease(void **state)
@@ -208,6 +257,7 @@ int main(void)
         T(proxy_mode_needs_an_address_on_a_subnet),
         T(proxy_answer_to_another_mac_does_not_count),
         T(proxy_boot_binds_its_address_for_the_recorder),
+        T(a_restart_recalls_proxy_answers_and_bound_boots),
         T(full_mode_needs_midwifes_bound_lease),
     };
 #undef T
