@@ -128,6 +128,9 @@ mwb_setup() {
 # short (MWB_CG_PERIOD_US, 10 ms) so a server waits at most a few ms when
 # its budget is spent: the packets that arrive meanwhile must fit in the
 # default socket buffers, or the pauses, not the CPU, would be measured.
+# The group's weight (cpu.shares) is the highest there is, so against other
+# work on the host the budget is a floor as well as a ceiling: the server
+# gets its PCT% whenever it wants it, and the rest of its core stays free.
 MWB_CG_ROOT=/sys/fs/cgroup/cpu
 MWB_CG_PERIOD_US=${BENCH_CG_PERIOD_US:-10000}
 mwb_cg_create() {
@@ -138,7 +141,8 @@ mwb_cg_create() {
     MWB_CG=$MWB_CG_ROOT/mwb-$$
     mkdir -p "$MWB_CG" || mwb_die "cannot create $MWB_CG"
     if ! echo "$MWB_CG_PERIOD_US" >"$MWB_CG/cpu.cfs_period_us" ||
-        ! echo $((MWB_CG_PERIOD_US * pct / 100)) >"$MWB_CG/cpu.cfs_quota_us"; then
+        ! echo $((MWB_CG_PERIOD_US * pct / 100)) >"$MWB_CG/cpu.cfs_quota_us" ||
+        ! echo 262144 >"$MWB_CG/cpu.shares"; then
         mwb_die "cannot set the CPU budget of $MWB_CG"
     fi
 }
