@@ -125,14 +125,14 @@ mwb_setup() {
 # bandwidth limit. mwb_cg_create PCT creates $MWB_CG (mwb-PID under
 # /sys/fs/cgroup/cpu, removed by the cleanup) allowing PCT% of one core;
 # mwb_cg_add PID moves a process (all its threads) into it. The period is
-# short (MWB_CG_PERIOD_US, 10 ms) so a server waits at most a few ms when
+# short (MWB_CG_PERIOD_US, 5 ms) so a server waits at most a few ms when
 # its budget is spent: the packets that arrive meanwhile must fit in the
 # default socket buffers, or the pauses, not the CPU, would be measured.
 # The group's weight (cpu.shares) is the highest there is, so against other
 # work on the host the budget is a floor as well as a ceiling: the server
 # gets its PCT% whenever it wants it, and the rest of its core stays free.
 MWB_CG_ROOT=/sys/fs/cgroup/cpu
-MWB_CG_PERIOD_US=${BENCH_CG_PERIOD_US:-10000}
+MWB_CG_PERIOD_US=${BENCH_CG_PERIOD_US:-5000}
 mwb_cg_create() {
     local pct=$1
     if [ ! -w "$MWB_CG_ROOT/cgroup.procs" ] || [ ! -e "$MWB_CG_ROOT/cpu.cfs_quota_us" ]; then
