@@ -73,13 +73,14 @@
 /* File bytes one connection sends per loop turn. Each connection gets one
  * sendfile() of at most this much, then the loop moves on (a socket that is
  * still writable comes straight back), so many downloads take turns in
- * small slices instead of each filling its whole send buffer (4 MiB here)
- * in one call. On a veth pair with wrk on the other core, 16 connections,
- * runs interleaved: 8 MiB slices gave 1.2-2.1 GB/s, 512 KiB slices 1.9-2.6
- * (nginx, whose sendfile_max_chunk and ready flag work the same way,
- * 1.6-2.5); the receiver spends less CPU per byte when data comes in
- * small slices spread over its connections. See bench/README.md. */
-#define WRITE_SLICE (512u << 10)
+ * slices instead of each filling its whole send buffer (4 MiB here) in one
+ * call. On a veth pair with wrk on the other core, 16 connections, runs
+ * interleaved with nginx (whose sendfile_max_chunk and ready flag work the
+ * same way): 8 MiB gave 0.7-0.95x nginx, 512 KiB 0.83-1.23x but 0.88-0.99x
+ * at 256 connections, 1 MiB 1.13-1.43x and 0.95-0.99x. The receiver spends
+ * less CPU per byte when data comes in slices spread over its connections.
+ * See bench/README.md. */
+#define WRITE_SLICE (1u << 20)
 #define LINGER_MS 2000
 #define ACCEPT_PAUSE_MS 200      /* after EMFILE and friends */
 
