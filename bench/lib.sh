@@ -16,6 +16,7 @@ MWB_CLIENT_IP=10.99.0.2
 MWB_TMP=""
 MWB_PIDS=()
 MWB_NS_CREATED=0
+MWB_CG=""
 
 # CPU pinning: the server under test on one core, the load generator on
 # another, so neither steals the other's cycles. BENCH_PIN=0 disables.
@@ -78,6 +79,10 @@ mwb_cleanup() {
             ip netns del "$ns" 2>/dev/null
         done
     fi
+    if [ -n "$MWB_CG" ] && [ -d "$MWB_CG" ]; then
+        # Empty once its processes are gone (they were killed above).
+        for _ in $(seq 20); do rmdir "$MWB_CG" 2>/dev/null && break; sleep 0.1; done
+    fi
     if [ -n "$MWB_TMP" ] && [ -d "$MWB_TMP" ] && [ "${BENCH_KEEP:-0}" != 1 ]; then
         rm -rf "$MWB_TMP"
     elif [ -n "$MWB_TMP" ]; then
@@ -115,6 +120,35 @@ mwb_setup() {
     done
     mwb_die "veth pair did not come up"
 }
+
+# A fixed CPU budget for a server: the cgroup v1 cpu controller's CFS
+# bandwidth limit. mwb_cg_create PCT creates $MWB_CG (mwb-PID under
+# /sys/fs/cgroup/cpu, removed by the cleanup) allowing PCT% of one core;
+# mwb_cg_add PID moves a process (all its threads) into it. The period is
+# short (MWB_CG_PERIOD_US, 5 ms) so a server waits at most a few ms when
+# its budget is spent: the packets that arrive meanwhile must fit in the
+# default socket buffers, or the pauses, not the CPU, would be measured.
+# The group's weight (cpu.shares) is the highest there is, so against other
+# work on the host the budget is a floor as well as a ceiling: the server
+# gets its PCT% whenever it wants it, and the rest of its core stays free.
+MWB_CG_ROOT=/sys/fs/cgroup/cpu
+MWB_CG_PERIOD_US=${BENCH_CG_PERIOD_US:-5000}
+mwb_cg_create() {
+    local pct=$1
+    if [ ! -w "$MWB_CG_ROOT/cgroup.procs" ] || [ ! -e "$MWB_CG_ROOT/cpu.cfs_quota_us" ]; then
+        mwb_die "no cgroup v1 cpu controller at $MWB_CG_ROOT (needed for BENCH_SERVER_QUOTA)"
+    fi
+    MWB_CG=$MWB_CG_ROOT/mwb-$$
+    mkdir -p "$MWB_CG" || mwb_die "cannot create $MWB_CG"
+    if ! echo "$MWB_CG_PERIOD_US" >"$MWB_CG/cpu.cfs_period_us" ||
+        ! echo $((MWB_CG_PERIOD_US * pct / 100)) >"$MWB_CG/cpu.cfs_quota_us" ||
+        ! echo 262144 >"$MWB_CG/cpu.shares"; then
+        mwb_die "cannot set the CPU budget of $MWB_CG"
+    fi
+}
+mwb_cg_add() { echo "$1" >"$MWB_CG/cgroup.procs"; }
+# Times the cgroup's processes were stopped for having spent their budget.
+mwb_cg_throttled() { awk '$1 == "nr_throttled" { print $2 }' "$MWB_CG/cpu.stat" 2>/dev/null || echo 0; }
 
 # mwb_start NAME LOGFILE CMD...: starts a server in the server namespace.
 # Sets MWB_LAST_PID.

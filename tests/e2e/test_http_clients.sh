@@ -33,7 +33,8 @@ B=http://$HOST:$PORT
 CONF=$T/midwife.conf
 
 head -c 300000 /dev/urandom >"$T/files/kernel.bin"
-head -c 1000000 /dev/urandom >"$T/files/data.bin"
+# over 1 MiB: the body leaves in several sendfile slices (http_service.c WRITE_SLICE)
+head -c 3000000 /dev/urandom >"$T/files/data.bin"
 head -c 70000 /dev/urandom >"$ROOT/undionly.kpxe"
 echo "outside the root" >"$T/secret.txt"
 ln -s "$T/secret.txt" "$ROOT/escape-file"
