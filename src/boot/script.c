@@ -262,9 +262,37 @@ static int load_template(const struct conf *conf, const char *name, char **owned
     return 0;
 }
 
+/* The built-in templates, each parsed once, at its first use: every
+ * script request renders one, and parsing was a third of the rendering.
+ * They are constant text parsed against constant tables, so the parsed
+ * form never goes stale; it lives as long as the process. */
+#define BUILTIN_CACHE_MAX 16
+static struct tmpl *builtin_parsed[BUILTIN_CACHE_MAX];
+
+static const struct tmpl *builtin_for(const char *name, const struct binding *b, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < BUILTIN_CACHE_MAX && boot_builtin_template_name(i); i++) {
+        if (strcmp(boot_builtin_template_name(i), name) != 0)
+            continue;
+        if (!builtin_parsed[i]) {
+            size_t len;
+            const char *text = boot_builtin_template(name, &len);
+            if (tmpl_parse(name, text, len, false, b->vars, V_COUNT, &builtin_parsed[i], err, errlen) < 0)
+                return NULL;
+        }
+        return builtin_parsed[i];
+    }
+    return NULL;
+}
+
 static int render_named(const struct conf *conf, const char *name, const struct binding *b, char **out,
                         size_t *outlen, char *err, size_t errlen)
 {
+    if (!conf->boot_templates[0]) {
+        const struct tmpl *t = builtin_for(name, b, err, errlen);
+        if (t)
+            return tmpl_render(t, b->vars, V_COUNT, out, outlen, err, errlen);
+    }
     char *owned, shown[PATH_MAX];
     const char *text;
     size_t len;

@@ -409,20 +409,49 @@ static int parse(struct parser *ps)
 
 /* ---- rendering ---- */
 
+/* A parsed template: the nodes, and the source they point into. */
+struct tmpl {
+    char *name;
+    const char *text;
+    char *text_owned;
+    struct node *nodes;
+    size_t n_nodes;
+    /* The variables it was parsed against, values cleared: a render must
+     * bind the same names, classes and field tables in the same order. */
+    size_t n_vars;
+    struct tmpl_var *layout;
+};
+
 struct render {
-    struct parser *ps;
+    const struct tmpl *t;
+    const struct tmpl_var *vars;
     char *buf;
     size_t len, cap;
     /* The list and row of each enclosing #each, outermost first. */
     const struct tmpl_var *lists[TMPL_MAX_DEPTH];
     size_t rows[TMPL_MAX_DEPTH];
     unsigned n_each;
+    char *err;
+    size_t errlen;
 };
+
+static int rerr(struct render *rd, int line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int rerr(struct render *rd, int line, const char *fmt, ...)
+{
+    int n = snprintf(rd->err, rd->errlen, "%s:%d: ", rd->t->name, line);
+    if (n >= 0 && (size_t)n < rd->errlen) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(rd->err + n, rd->errlen - (size_t)n, fmt, ap);
+        va_end(ap);
+    }
+    return -EINVAL;
+}
 
 static int emit(struct render *rd, const char *s, size_t n)
 {
     if (n > TMPL_MAX_OUTPUT - rd->len) {
-        snprintf(rd->ps->err, rd->ps->errlen, "%s: output larger than %d bytes", rd->ps->name, TMPL_MAX_OUTPUT);
+        snprintf(rd->err, rd->errlen, "%s: output larger than %d bytes", rd->t->name, TMPL_MAX_OUTPUT);
         return -E2BIG;
     }
     if (rd->len + n + 1 > rd->cap) {
@@ -444,8 +473,8 @@ static int emit(struct render *rd, const char *s, size_t n)
 static const struct tmpl_var *var_of(const struct render *rd, const struct node *n, const char **value)
 {
     if (n->scope == 0) {
-        *value = rd->ps->vars[n->index].value;
-        return &rd->ps->vars[n->index];
+        *value = rd->vars[n->index].value;
+        return &rd->vars[n->index];
     }
     const struct tmpl_var *l = rd->lists[n->scope - 1];
     *value = l->rows[rd->rows[n->scope - 1] * l->n_fields + n->index];
@@ -462,19 +491,19 @@ static bool truthy(const struct tmpl_var *v, const char *value)
 static int render_range(struct render *rd, size_t from, size_t to)
 {
     for (size_t i = from; i < to; i++) {
-        const struct node *n = &rd->ps->nodes[i];
+        const struct node *n = &rd->t->nodes[i];
         const char *value;
         const struct tmpl_var *v;
         int r = 0;
         switch (n->type) {
-        case N_TEXT: r = emit(rd, rd->ps->text + n->start, n->len); break;
+        case N_TEXT: r = emit(rd, rd->t->text + n->start, n->len); break;
         case N_VAR: {
             v = var_of(rd, n, &value);
             if (!value || !*value)
                 break;
             char why[96];
             if (!tmpl_value_ok(v->cls, value, why, sizeof why))
-                return perr(rd->ps, n->line, "value of '%s' refused: %s", v->name, why);
+                return rerr(rd, n->line, "value of '%s' refused: %s", v->name, why);
             r = emit(rd, value, strlen(value));
             break;
         }
@@ -503,16 +532,23 @@ static int render_range(struct render *rd, size_t from, size_t to)
     return 0;
 }
 
-int tmpl_expand(const char *name, const char *text, size_t len, const struct tmpl_var *vars, size_t n_vars,
-                char **out, size_t *outlen, char *err, size_t errlen)
+void tmpl_free(struct tmpl *t)
+{
+    if (!t)
+        return;
+    free(t->name);
+    free(t->text_owned);
+    free(t->nodes);
+    free(t->layout);
+    free(t);
+}
+
+int tmpl_parse(const char *name, const char *text, size_t len, bool copy_text, const struct tmpl_var *vars,
+               size_t n_vars, struct tmpl **out, char *err, size_t errlen)
 {
     struct parser ps = {.name = name, .text = text, .len = len, .vars = vars, .n_vars = n_vars, .err = err,
                         .errlen = errlen};
-    struct render rd = {.ps = &ps};
-    int r;
     *out = NULL;
-    if (outlen)
-        *outlen = 0;
     if (len > TMPL_MAX_TEXT) {
         snprintf(err, errlen, "%s: template larger than %d bytes", name, TMPL_MAX_TEXT);
         return -E2BIG;
@@ -524,24 +560,86 @@ int tmpl_expand(const char *name, const char *text, size_t len, const struct tmp
             line += *p == '\n';
         return perr(&ps, line, "NUL byte in template");
     }
-    r = parse(&ps);
-    if (r < 0)
-        goto fail;
-    r = emit(&rd, "", 0);
-    if (r < 0)
-        goto fail;
-    r = render_range(&rd, 0, ps.n_nodes);
-    if (r < 0)
-        goto fail;
-    free(ps.nodes);
+    int r = parse(&ps);
+    if (r < 0) {
+        if (r == -ENOMEM)
+            snprintf(err, errlen, "%s: out of memory", name);
+        free(ps.nodes);
+        return r;
+    }
+    struct tmpl *t = calloc(1, sizeof *t);
+    if (!t || !(t->name = strdup(name)) || (n_vars && !(t->layout = calloc(n_vars, sizeof *t->layout))) ||
+        (copy_text && !(t->text_owned = malloc(len ? len : 1)))) {
+        free(ps.nodes);
+        tmpl_free(t);
+        snprintf(err, errlen, "%s: out of memory", name);
+        return -ENOMEM;
+    }
+    if (copy_text)
+        memcpy(t->text_owned, text, len);
+    t->text = copy_text ? t->text_owned : text;
+    t->nodes = ps.nodes;
+    t->n_nodes = ps.n_nodes;
+    t->n_vars = n_vars;
+    for (size_t i = 0; i < n_vars; i++)
+        t->layout[i] = (struct tmpl_var){.name = vars[i].name, .cls = vars[i].cls, .fields = vars[i].fields,
+                                         .n_fields = vars[i].n_fields};
+    *out = t;
+    return 0;
+}
+
+/* The variables must be laid out as at parse time, since the nodes index
+ * them and their fields: the same name strings and field tables (the
+ * objects themselves, which tmpl_parse asks to outlive the template). */
+static bool same_layout(const struct tmpl *t, const struct tmpl_var *vars, size_t n_vars)
+{
+    if (n_vars != t->n_vars)
+        return false;
+    for (size_t i = 0; i < n_vars; i++) {
+        const struct tmpl_var *a = &vars[i], *b = &t->layout[i];
+        if (a->name != b->name || a->cls != b->cls || a->fields != b->fields || a->n_fields != b->n_fields)
+            return false;
+    }
+    return true;
+}
+
+int tmpl_render(const struct tmpl *t, const struct tmpl_var *vars, size_t n_vars, char **out, size_t *outlen,
+                char *err, size_t errlen)
+{
+    struct render rd = {.t = t, .vars = vars, .err = err, .errlen = errlen};
+    *out = NULL;
+    if (outlen)
+        *outlen = 0;
+    if (!same_layout(t, vars, n_vars)) {
+        snprintf(err, errlen, "%s: rendered with other variables than it was parsed with", t->name);
+        return -EINVAL;
+    }
+    int r = emit(&rd, "", 0);
+    if (r == 0)
+        r = render_range(&rd, 0, t->n_nodes);
+    if (r < 0) {
+        if (r == -ENOMEM)
+            snprintf(err, errlen, "%s: out of memory", t->name);
+        free(rd.buf);
+        return r;
+    }
     *out = rd.buf;
     if (outlen)
         *outlen = rd.len;
     return 0;
-fail:
-    if (r == -ENOMEM)
-        snprintf(err, errlen, "%s: out of memory", name);
-    free(ps.nodes);
-    free(rd.buf);
+}
+
+int tmpl_expand(const char *name, const char *text, size_t len, const struct tmpl_var *vars, size_t n_vars,
+                char **out, size_t *outlen, char *err, size_t errlen)
+{
+    struct tmpl *t;
+    *out = NULL;
+    if (outlen)
+        *outlen = 0;
+    int r = tmpl_parse(name, text, len, false, vars, n_vars, &t, err, errlen);
+    if (r < 0)
+        return r;
+    r = tmpl_render(t, vars, n_vars, out, outlen, err, errlen);
+    tmpl_free(t);
     return r;
 }

@@ -75,4 +75,20 @@ bool tmpl_value_ok(enum tmpl_class cls, const char *value, char *why, size_t why
 int tmpl_expand(const char *name, const char *text, size_t len, const struct tmpl_var *vars, size_t n_vars,
                 char **out, size_t *outlen, char *err, size_t errlen);
 
+/* The same in two steps, so a template used for every request is parsed
+ * once: tmpl_parse does the parsing and every check of names (errors as
+ * above) into *out, keeping text by reference unless copy_text; it needs
+ * only the variables' names, classes and field tables, not their values,
+ * and keeps pointers to those (static tables, in practice), which must
+ * outlive it. tmpl_render renders it with values bound in the same
+ * layout: the same name strings, classes and field tables in the same
+ * order (-EINVAL otherwise). Value checks and caps are as above. A parsed
+ * template is read-only: any number of renders may use it. */
+struct tmpl;
+int tmpl_parse(const char *name, const char *text, size_t len, bool copy_text, const struct tmpl_var *vars,
+               size_t n_vars, struct tmpl **out, char *err, size_t errlen);
+int tmpl_render(const struct tmpl *t, const struct tmpl_var *vars, size_t n_vars, char **out, size_t *outlen,
+                char *err, size_t errlen);
+void tmpl_free(struct tmpl *t);
+
 #endif

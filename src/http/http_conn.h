@@ -53,6 +53,7 @@ struct conn {
     struct conn *prev, *next;
     char peer[PEER_MAX];
     uint32_t peer_addr; /* host byte order */
+    uint32_t local_addr; /* ours on this connection, once asked (0: not yet); host byte order */
     uint16_t peer_port;
 
     char *in;             /* request bytes, capped at in_cap */

@@ -569,12 +569,17 @@ static int base_url(struct conn *c, char *out, size_t len)
     if (c->svc->conf->http_public_url[0]) {
         snprintf(out, len, "%s", c->svc->conf->http_public_url);
     } else {
-        struct sockaddr_in local;
-        socklen_t sl = sizeof local;
-        if (getsockname(c->fd, (struct sockaddr *)&local, &sl) < 0 || local.sin_family != AF_INET)
-            return -EIO;
+        /* Asked once per connection: a keep-alive client asks again and
+         * again, and the answer cannot change. */
+        if (!c->local_addr) {
+            struct sockaddr_in local;
+            socklen_t sl = sizeof local;
+            if (getsockname(c->fd, (struct sockaddr *)&local, &sl) < 0 || local.sin_family != AF_INET)
+                return -EIO;
+            c->local_addr = ntohl(local.sin_addr.s_addr);
+        }
         /* The same spelling DHCP hands out, so a host sees one base URL. */
-        if (boot_http_base(c->svc->conf, ntohl(local.sin_addr.s_addr), out, len) < 0)
+        if (boot_http_base(c->svc->conf, c->local_addr, out, len) < 0)
             return -EIO;
     }
     size_t n = strlen(out);

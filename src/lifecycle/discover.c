@@ -166,6 +166,11 @@ static int discover(struct lifecycle *lc, const struct script_ask *ask, struct h
         h->labels = strdup(r->labels);
         const char *where = NULL;
         if (!h->labels || (e = store_host_put(lifecycle_store(lc), h, &where)) < 0) {
+            if (h->labels && store_txn_read_only(lifecycle_store(lc))) {
+                host_clear(h); /* the read could not become a write: run again (lifecycle_script_for) */
+                ret = -EAGAIN;
+                goto out;
+            }
             char m[18];
             log_warn("lifecycle", "rule %s matched %s but its record could not be created (%s%s)", r->name,
                      format_mac(ask->mac, m), where ? "conflict on " : "", where ? where : strerror(-e));
@@ -257,28 +262,64 @@ static const struct conf_subnet *subnet_of_host(const struct conf *conf, uint32_
     return NULL;
 }
 
-/* Whether a script request may start a boot of a known host: *why says
- * why not (or, in proxy mode, what the boot was bound to). */
-static bool may_start_boot(struct lifecycle *lc, const struct script_ask *ask, char *why, size_t whylen,
-                           char *bound, size_t boundlen)
+/* Why a script request may or may not start a boot of a known host, kept
+ * as its parts: the words are only written when an event is recorded,
+ * which the script-storm folding makes rare. */
+enum boot_verdict { BOOT_LEASED, BOOT_PROXY_BOUND, BOOT_OFF_SUBNET, BOOT_NO_PROXY_ANSWER, BOOT_NOT_LEASED,
+                    BOOT_LEASE_NOT_BOUND };
+
+struct boot_why {
+    enum boot_verdict verdict;
+    uint32_t peer, lease;
+    const char *subnet;
+    int64_t ago_ms;
+};
+
+static void boot_why_text(const struct boot_why *w, char *out, size_t len)
+{
+    char a[IPV4_STRLEN];
+    switch (w->verdict) {
+    case BOOT_LEASED: snprintf(out, len, "boot script served to its leased address"); break;
+    case BOOT_PROXY_BOUND:
+        snprintf(out, len, "boot script served to %s on subnet %s (proxy mode, PXE DHCP answered %lld s ago)",
+                 format_ipv4(w->peer, a), w->subnet, (long long)(w->ago_ms / 1000));
+        break;
+    case BOOT_OFF_SUBNET:
+        snprintf(out, len, "asked from %s, which is on no [subnet] midwife serves: no boot token",
+                 format_ipv4(w->peer, a));
+        break;
+    case BOOT_NO_PROXY_ANSWER:
+        snprintf(out, len, "proxy mode: midwife answered no PXE DHCP of this MAC in the last %d s: no boot token",
+                 LIFECYCLE_PROXY_SEEN_S);
+        break;
+    case BOOT_NOT_LEASED:
+        snprintf(out, len, "asked from %s, which midwife did not lease to this MAC: no boot token",
+                 format_ipv4(w->peer, a));
+        break;
+    case BOOT_LEASE_NOT_BOUND:
+        snprintf(out, len, "the lease of %s is not bound: no boot token", format_ipv4(w->lease, a));
+        break;
+    }
+}
+
+/* Whether a script request may start a boot of a known host; *w says why
+ * (or, in proxy mode, what the boot was bound to). */
+static bool may_start_boot(struct lifecycle *lc, const struct script_ask *ask, struct boot_why *w)
 {
     const struct conf *conf = lifecycle_conf(lc);
-    char a[IPV4_STRLEN];
-    format_ipv4(ask->peer, a);
+    *w = (struct boot_why){.peer = ask->peer};
     if (conf->dhcp_mode == DHCP_MODE_PROXY) {
         const struct conf_subnet *s = subnet_of_host(conf, ask->peer);
         int64_t ago = seen_proxy_answer_ago(lc->seen, ask->mac, lifecycle_now_ms());
         if (!s) {
-            snprintf(why, whylen, "asked from %s, which is on no [subnet] midwife serves: no boot token", a);
+            w->verdict = BOOT_OFF_SUBNET;
             return false;
         }
         if (ago < 0 || ago > (int64_t)LIFECYCLE_PROXY_SEEN_S * 1000) {
-            snprintf(why, whylen, "proxy mode: midwife answered no PXE DHCP of this MAC in the last %d s: "
-                     "no boot token", LIFECYCLE_PROXY_SEEN_S);
+            w->verdict = BOOT_NO_PROXY_ANSWER;
             return false;
         }
-        snprintf(bound, boundlen, "boot script served to %s on subnet %s (proxy mode, PXE DHCP answered %lld s ago)",
-                 a, s->name, (long long)(ago / 1000));
+        *w = (struct boot_why){.verdict = BOOT_PROXY_BOUND, .peer = ask->peer, .subnet = s->name, .ago_ms = ago};
         seen_proxy_bound(lc->seen, ask->peer, ask->mac, lifecycle_now_ms());
         return true;
     }
@@ -290,14 +331,15 @@ static bool may_start_boot(struct lifecycle *lc, const struct script_ask *ask, c
     bool at_peer = store_lease_get(st, ask->peer, &l) == 0 && l.hwtype == 1 && l.hwaddr_len == 6 &&
                    memcmp(l.hwaddr, ask->mac, 6) == 0;
     if (!at_peer) {
-        snprintf(why, whylen, "asked from %s, which midwife did not lease to this MAC: no boot token", a);
+        w->verdict = BOOT_NOT_LEASED;
         return false;
     }
     if (l.state != LEASE_BOUND || l.expires <= now_s) {
-        snprintf(why, whylen, "the lease of %s is not bound: no boot token", format_ipv4(l.address, a));
+        w->verdict = BOOT_LEASE_NOT_BOUND;
+        w->lease = l.address;
         return false;
     }
-    snprintf(bound, boundlen, "boot script served to its leased address");
+    w->verdict = BOOT_LEASED;
     return true;
 }
 
@@ -366,23 +408,36 @@ static int script_for(struct lifecycle *lc, const struct script_ask *ask, char *
     if (!have) {
         int r = discover(lc, ask, &h);
         if (r < 0)
-            return r == -ENOMEM ? -ENOMEM : -EIO;
+            return r == -ENOMEM || r == -EAGAIN ? r : -EIO;
         have = r == 1;
     }
     char token[BOOT_TOKEN_LEN + 1] = "";
-    char why[160] = "";
+    /* Why the script is what it is: a fixed text, or a boot verdict
+     * written out only when an event needs it. */
+    const char *why_fixed = NULL;
+    struct boot_why boot_why;
+    bool have_verdict = false;
     char a[IPV4_STRLEN];
     bool on_disk = have && boots_from_disk(st, &h);
     if (have && h.state == HOST_RETIRED) {
-        snprintf(why, sizeof why, "host is retired");
+        why_fixed = "host is retired";
     } else if (on_disk) {
-        snprintf(why, sizeof why, "%s", h.mode == HOST_MODE_LOCAL ? "mode local: boots from its disk"
-                                                                  : "installed: boots from its disk until reinstall");
+        why_fixed = h.mode == HOST_MODE_LOCAL ? "mode local: boots from its disk"
+                                              : "installed: boots from its disk until reinstall";
     } else if (have) {
-        char bound[HOST_REASON_MAX];
-        if (may_start_boot(lc, ask, why, sizeof why, bound, sizeof bound) &&
-            lifecycle_boot_begin(lc, &h, token, bound) < 0)
-            snprintf(why, sizeof why, "the boot token could not be made");
+        /* A refusal is the why; a boot started says nothing more. */
+        have_verdict = !may_start_boot(lc, ask, &boot_why);
+        if (!have_verdict) {
+            char bound[HOST_REASON_MAX];
+            boot_why_text(&boot_why, bound, sizeof bound);
+            if (lifecycle_boot_begin(lc, &h, token, bound) < 0) {
+                if (store_txn_read_only(st)) {
+                    host_clear(&h); /* the read could not become a write: run again (lifecycle_script_for) */
+                    return -EAGAIN;
+                }
+                why_fixed = "the boot token could not be made";
+            }
+        }
     }
 
     struct build build = {0};
@@ -432,6 +487,11 @@ static int script_for(struct lifecycle *lc, const struct script_ask *ask, char *
         snprintf(fdata, sizeof fdata, "%.*s,\"error\":\"%s\"}", (int)strlen(data) - 1, data, e);
         lifecycle_recordf(lc, "http.script", EVENT_FAIL, ask->mac, fdata, "script could not be rendered: %s", e);
     } else if (have) {
+        char why[HOST_REASON_MAX] = "";
+        if (why_fixed)
+            snprintf(why, sizeof why, "%s", why_fixed);
+        else if (have_verdict)
+            boot_why_text(&boot_why, why, sizeof why);
         lifecycle_record_host(lc, &h, "http.script", EVENT_OK, data, "script served to %s: %s%s%s",
                               format_ipv4(ask->peer, a), has_build ? build.name : "exit", why[0] ? "; " : "", why);
     } else {
@@ -452,16 +512,31 @@ int lifecycle_script_for(struct lifecycle *lc, const struct script_ask *ask, cha
     /* One transaction for the whole request: the host, its lease, its
      * build and its saved state are read in one snapshot, under one lock
      * instead of one per statement (a boot storm asks for thousands of
-     * scripts); a boot it starts is a savepoint inside it. */
+     * scripts); a boot it starts is a savepoint inside it. It begins as a
+     * reader: most requests write nothing, and a reader takes no write
+     * lock. One that starts a boot or creates a record becomes a writer
+     * at its first write; when SQLite refuses that (another connection,
+     * an import child, wrote since the reading began), nothing was done
+     * yet and the request runs again under the write lock. */
     struct store *st = lifecycle_store(lc);
-    bool txn = store_begin(st) == 0;
-    int r = script_for(lc, ask, out, outlen, err, errlen);
-    if (txn && store_commit(st) < 0) {
-        store_rollback(st);
-        free(*out);
-        *out = NULL;
-        snprintf(err, errlen, "the store could not commit: %s", store_errmsg(st));
-        return -EIO;
+    for (int attempt = 0;; attempt++) {
+        bool txn = (attempt == 0 ? store_begin_read(st) : store_begin(st)) == 0;
+        int r = script_for(lc, ask, out, outlen, err, errlen);
+        if (r == -EAGAIN) {
+            if (txn)
+                store_rollback(st);
+            if (attempt == 0)
+                continue;
+            snprintf(err, errlen, "the store refused a write: %s", store_errmsg(st));
+            return -EIO;
+        }
+        if (txn && store_commit(st) < 0) {
+            store_rollback(st);
+            free(*out);
+            *out = NULL;
+            snprintf(err, errlen, "the store could not commit: %s", store_errmsg(st));
+            return -EIO;
+        }
+        return r;
     }
-    return r;
 }

@@ -18,10 +18,11 @@ struct store {
     sqlite3_stmt *lease_delete;
     sqlite3_stmt *lease_all;
     sqlite3_stmt *lease_get;
-    sqlite3_stmt *begin, *commit, *rollback;
+    sqlite3_stmt *begin, *begin_read, *commit, *rollback;
     sqlite3_stmt *savepoint, *release, *rollback_to; /* nested store_begin() */
     unsigned depth; /* store_begin() calls not yet committed or rolled back */
     uint64_t hosts_gen; /* bumped by every host write through this connection */
+    struct store_build_cache *build_cache; /* store_build.c's */
     sqlite3_stmt *cached[STORE_STMT_SLOTS]; /* see store_stmt() */
 };
 
@@ -336,6 +337,10 @@ int store_open(const char *state_dir, enum store_sync sync, struct store **out, 
         snprintf(err, errlen, "out of memory");
         return -ENOMEM;
     }
+    /* SQLite's memory statistics take a global mutex around every
+     * allocation; nothing here reads them. Process-wide, and only possible
+     * before SQLite initializes: a second store_open() leaves it as it is. */
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
     if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                         NULL) != SQLITE_OK) {
         snprintf(err, errlen, "cannot open %s: %s", path, store_errmsg(st));
@@ -347,7 +352,11 @@ int store_open(const char *state_dir, enum store_sync sync, struct store **out, 
      * power loss, at the price of an fsync per commit. */
     if (exec(st, "PRAGMA journal_mode=WAL") < 0 ||
         exec(st, sync == STORE_SYNC_FULL ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL") < 0 ||
-        exec(st, "PRAGMA foreign_keys=ON") < 0) {
+        exec(st, "PRAGMA foreign_keys=ON") < 0 ||
+        /* Pages kept in memory, up to 64 MiB (the default is 2 MiB): a boot
+         * storm reads host, lease and build rows all over the file, and
+         * the flight recorder makes the file large. */
+        exec(st, "PRAGMA cache_size=-65536") < 0) {
         snprintf(err, errlen, "cannot configure %s: %s", path, store_errmsg(st));
         goto fail;
     }
@@ -362,7 +371,8 @@ int store_open(const char *state_dir, enum store_sync sync, struct store **out, 
                 "SELECT " STORE_LEASE_COLS " FROM leases ORDER BY address") < 0 ||
         prepare(st, &st->lease_get,
                 "SELECT " STORE_LEASE_COLS " FROM leases WHERE address = ?") < 0 ||
-        prepare(st, &st->begin, "BEGIN IMMEDIATE") < 0 || prepare(st, &st->commit, "COMMIT") < 0 ||
+        prepare(st, &st->begin, "BEGIN IMMEDIATE") < 0 || prepare(st, &st->begin_read, "BEGIN DEFERRED") < 0 ||
+        prepare(st, &st->commit, "COMMIT") < 0 ||
         prepare(st, &st->rollback, "ROLLBACK") < 0 || prepare(st, &st->savepoint, "SAVEPOINT store_txn") < 0 ||
         prepare(st, &st->release, "RELEASE store_txn") < 0 ||
         prepare(st, &st->rollback_to, "ROLLBACK TO store_txn") < 0) {
@@ -385,6 +395,7 @@ void store_close(struct store *st)
     sqlite3_finalize(st->lease_all);
     sqlite3_finalize(st->lease_get);
     sqlite3_finalize(st->begin);
+    sqlite3_finalize(st->begin_read);
     sqlite3_finalize(st->commit);
     sqlite3_finalize(st->rollback);
     sqlite3_finalize(st->savepoint);
@@ -392,6 +403,7 @@ void store_close(struct store *st)
     sqlite3_finalize(st->rollback_to);
     for (unsigned i = 0; i < STORE_STMT_SLOTS; i++)
         sqlite3_finalize(st->cached[i]);
+    store_build_cache_free(st);
     sqlite3_close(st->db);
     free(st);
 }
@@ -404,8 +416,17 @@ void store_stmt_done(sqlite3_stmt *s)
 
 void store_col_text(sqlite3_stmt *s, int col, char *dst, size_t max)
 {
+    if (!max)
+        return;
+    /* Not snprintf: this copies most columns of every row read, and a
+     * format parse per column showed in the profile of script requests. */
     const unsigned char *t = sqlite3_column_text(s, col);
-    snprintf(dst, max, "%s", t ? (const char *)t : "");
+    size_t n = t ? (size_t)sqlite3_column_bytes(s, col) : 0;
+    if (n > max - 1)
+        n = max - 1;
+    if (n)
+        memcpy(dst, t, n);
+    dst[n] = '\0';
 }
 
 static int step_done(struct store *st, sqlite3_stmt *s)
@@ -431,6 +452,19 @@ int store_begin(struct store *st)
     if (r == 0)
         st->depth++;
     return r;
+}
+
+int store_begin_read(struct store *st)
+{
+    int r = step_done(st, st->depth == 0 ? st->begin_read : st->savepoint);
+    if (r == 0)
+        st->depth++;
+    return r;
+}
+
+bool store_txn_read_only(struct store *st)
+{
+    return st->depth > 0 && sqlite3_txn_state(st->db, "main") != SQLITE_TXN_WRITE;
 }
 
 int store_commit(struct store *st)
@@ -548,8 +582,17 @@ static void copy_blob(sqlite3_stmt *s, int col, void *dst, size_t max, size_t *l
 
 static void copy_text(sqlite3_stmt *s, int col, char *dst, size_t max)
 {
+    if (!max)
+        return;
+    /* Not snprintf: this copies most columns of every row read, and a
+     * format parse per column showed in the profile of script requests. */
     const unsigned char *t = sqlite3_column_text(s, col);
-    snprintf(dst, max, "%s", t ? (const char *)t : "");
+    size_t n = t ? (size_t)sqlite3_column_bytes(s, col) : 0;
+    if (n > max - 1)
+        n = max - 1;
+    if (n)
+        memcpy(dst, t, n);
+    dst[n] = '\0';
 }
 
 void store_row_to_lease(sqlite3_stmt *s, struct store_lease *l)
@@ -611,6 +654,11 @@ int store_lease_get(struct store *st, uint32_t address, struct store_lease *out)
     }
     store_stmt_done(s);
     return r;
+}
+
+struct store_build_cache **store_build_cache(struct store *st)
+{
+    return &st->build_cache;
 }
 
 void store_hosts_touch(struct store *st)

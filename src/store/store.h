@@ -54,9 +54,20 @@ void store_close(struct store *st);
 /* The schema version the store is at (after migrations). */
 int store_schema_version(struct store *st);
 
+/* Transactions nest (an inner one is a savepoint). store_begin takes the
+ * write lock at once (BEGIN IMMEDIATE), so a read followed by a write
+ * cannot race another writer. store_begin_read starts one that only
+ * reads until its first write (BEGIN DEFERRED), which skips the write
+ * lock for the many requests that turn out to write nothing; a write in
+ * it may be refused when another connection committed since it began
+ * reading, which store_txn_read_only() then tells: run it again under
+ * store_begin. */
 int store_begin(struct store *st);
+int store_begin_read(struct store *st);
 int store_commit(struct store *st);
 void store_rollback(struct store *st);
+/* Inside a transaction that has not (or could not) become a writer. */
+bool store_txn_read_only(struct store *st);
 
 /* Inserts or replaces the lease row for lease->address. */
 int store_lease_put(struct store *st, const struct store_lease *lease);

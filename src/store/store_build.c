@@ -353,6 +353,76 @@ static int load_files(struct store *st, struct build *b)
     return r;
 }
 
+/* Every script request reads its host's build, and a build's file list
+ * costs more to read than the rest of it. A version's files never change
+ * (a trigger refuses updates, and build_names keeps a version number from
+ * ever being given to other content), so a copy kept by name, version and
+ * row id is never stale; a deletion through this connection drops it all
+ * the same. Direct-mapped, a fixed number of entries. */
+#define FILES_CACHE_SLOTS 64
+
+struct files_cached {
+    int64_t id;
+    int version;
+    char name[BUILD_NAME_MAX];
+    struct build_file *files;
+    size_t n_files;
+};
+
+struct store_build_cache {
+    struct files_cached slot[FILES_CACHE_SLOTS];
+};
+
+static struct files_cached *files_slot(struct store *st, const struct build *b)
+{
+    struct store_build_cache **c = store_build_cache(st);
+    if (!*c && !(*c = calloc(1, sizeof **c)))
+        return NULL;
+    uint32_t h = 2166136261u;
+    for (const char *p = b->name; *p; p++)
+        h = (h ^ (unsigned char)*p) * 16777619u;
+    h = (h ^ (uint32_t)b->version) * 16777619u;
+    return &(*c)->slot[h % FILES_CACHE_SLOTS];
+}
+
+void store_build_cache_free(struct store *st)
+{
+    struct store_build_cache **c = store_build_cache(st);
+    if (!*c)
+        return;
+    for (size_t i = 0; i < FILES_CACHE_SLOTS; i++)
+        free((*c)->slot[i].files);
+    free(*c);
+    *c = NULL;
+}
+
+/* b's files from the cache: 1 when found, 0 when not, -ENOMEM. */
+static int files_from_cache(struct store *st, struct build *b)
+{
+    struct files_cached *e = files_slot(st, b);
+    if (!e || !e->files || e->id != b->id || e->version != b->version || strcmp(e->name, b->name) != 0)
+        return 0;
+    if (!(b->files = malloc(e->n_files * sizeof *b->files)))
+        return -ENOMEM;
+    memcpy(b->files, e->files, e->n_files * sizeof *b->files);
+    b->n_files = e->n_files;
+    return 1;
+}
+
+static void files_to_cache(struct store *st, const struct build *b)
+{
+    struct files_cached *e = files_slot(st, b);
+    if (!e || !b->n_files)
+        return;
+    struct build_file *copy = malloc(b->n_files * sizeof *copy);
+    if (!copy)
+        return; /* a miss next time, nothing worse */
+    memcpy(copy, b->files, b->n_files * sizeof *copy);
+    free(e->files);
+    *e = (struct files_cached){.id = b->id, .version = b->version, .files = copy, .n_files = b->n_files};
+    snprintf(e->name, sizeof e->name, "%s", b->name);
+}
+
 int store_build_get(struct store *st, const char *name, int version, struct build *out)
 {
     if (version < 0)
@@ -374,7 +444,11 @@ int store_build_get(struct store *st, const char *name, int version, struct buil
     store_stmt_done(s);
     if (r < 0)
         return r;
-    return load_files(st, out);
+    if ((r = files_from_cache(st, out)) != 0)
+        return r < 0 ? r : 0;
+    if ((r = load_files(st, out)) == 0)
+        files_to_cache(st, out);
+    return r;
 }
 
 int store_build_foreach(struct store *st, int (*cb)(const struct build *, void *), void *arg)
@@ -437,6 +511,7 @@ int store_build_delete(struct store *st, const char *name, int version)
         r = n < 0 ? -EIO : -EBUSY;
         goto fail;
     }
+    store_build_cache_free(st); /* not needed for correctness (see the cache's comment), but nothing is kept of it */
     s = store_stmt(st, Q_BUILD_DELETE, "DELETE FROM builds WHERE name = ?1 AND (?2 = 0 OR version = ?2)");
     if (!s) {
         r = -EIO;

@@ -58,6 +58,12 @@ int64_t store_now_ms(void);
     " vendor_class, user_class, uuid"
 void store_row_to_lease(sqlite3_stmt *s, struct store_lease *l);
 
+/* store_build.c's cache of build files, kept in the store and freed by
+ * store_close() (store_build_cache_free). */
+struct store_build_cache;
+struct store_build_cache **store_build_cache(struct store *st);
+void store_build_cache_free(struct store *st);
+
 /* Host writes bump the in-process generation (store_watch.h). */
 void store_hosts_touch(struct store *st);
 

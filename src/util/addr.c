@@ -66,10 +66,20 @@ int parse_mac(const char *s, uint8_t mac[6])
     return *s == '\0' ? 0 : -EINVAL;
 }
 
+/* By hand, not snprintf: DHCP and the script path format addresses for
+ * every packet and request, and a format parse cost more than the rest. */
 const char *format_ipv4(uint32_t addr, char out[IPV4_STRLEN])
 {
-    snprintf(out, IPV4_STRLEN, "%u.%u.%u.%u", addr >> 24, (addr >> 16) & 255,
-             (addr >> 8) & 255, addr & 255);
+    char *p = out;
+    for (int shift = 24; shift >= 0; shift -= 8) {
+        unsigned o = (addr >> shift) & 255;
+        if (o >= 100)
+            *p++ = (char)('0' + o / 100);
+        if (o >= 10)
+            *p++ = (char)('0' + o / 10 % 10);
+        *p++ = (char)('0' + o % 10);
+        *p++ = shift ? '.' : '\0';
+    }
     return out;
 }
 

@@ -93,6 +93,77 @@ static void template_table(void **state)
     }
 }
 
+/* Parsed once, rendered many times: every table case gives through
+ * tmpl_parse + tmpl_render what tmpl_expand gives, and one parse serves
+ * renders with other values (the script path keeps its templates parsed). */
+static void parse_once_render_many(void **state)
+{
+    (void)state;
+    char err[256], err2[256];
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct tmpl *t = NULL;
+        char *out = NULL, *want = NULL;
+        size_t len = 0, wlen = 0;
+        int rw = tmpl_expand("t.ipxe", cases[i].tmpl, strlen(cases[i].tmpl), vars, N_VARS, &want, &wlen, err2,
+                             sizeof err2);
+        int r = tmpl_parse("t.ipxe", cases[i].tmpl, strlen(cases[i].tmpl), true, vars, N_VARS, &t, err, sizeof err);
+        if (r == 0)
+            r = tmpl_render(t, vars, N_VARS, &out, &len, err, sizeof err);
+        assert_int_equal(r, rw);
+        if (r == 0) {
+            assert_int_equal(len, wlen);
+            assert_memory_equal(out, want, len);
+        } else {
+            assert_string_equal(err, err2);
+        }
+        free(out);
+        free(want);
+        tmpl_free(t);
+    }
+
+    /* Its own copy of the text: the source may go away. */
+    char *text = strdup("{{word}}:{{#each files}}{{name}},{{/each}}");
+    struct tmpl *t;
+    assert_int_equal(tmpl_parse("t.ipxe", text, strlen(text), true, vars, N_VARS, &t, err, sizeof err), 0);
+    memset(text, 'x', strlen(text));
+    free(text);
+    struct tmpl_var v[N_VARS];
+    memcpy(v, vars, sizeof v);
+    const char *names[] = {"node1", "node2", "node3"};
+    for (size_t i = 0; i < 3; i++) {
+        char *out;
+        v[1].value = names[i];
+        v[6].n_rows = i + 1;
+        assert_int_equal(tmpl_render(t, v, N_VARS, &out, NULL, err, sizeof err), 0);
+        char want[64];
+        snprintf(want, sizeof want, "%s:%s%s%s", names[i], "a.gz,", i > 0 ? "b.gz," : "", i > 1 ? "c.gz," : "");
+        assert_string_equal(out, want);
+        free(out);
+    }
+    /* A refused value at render names the template and line. */
+    v[1].value = "no spaces";
+    char *out;
+    assert_int_equal(tmpl_render(t, v, N_VARS, &out, NULL, err, sizeof err), -EINVAL);
+    assert_null(out);
+    assert_string_equal(err, "t.ipxe:1: value of 'word' refused: character ' ' is not allowed");
+    /* Values bound in another layout than the parse's are refused, not
+     * rendered through the wrong indexes. */
+    assert_int_equal(tmpl_render(t, v, N_VARS - 1, &out, NULL, err, sizeof err), -EINVAL);
+    memcpy(v, vars, sizeof v);
+    v[0] = vars[1];
+    v[1] = vars[0];
+    assert_int_equal(tmpl_render(t, v, N_VARS, &out, NULL, err, sizeof err), -EINVAL);
+    assert_string_equal(err, "t.ipxe: rendered with other variables than it was parsed with");
+    memcpy(v, vars, sizeof v);
+    static const struct tmpl_var other_fields[] = {
+        {.name = "name", .cls = TMPL_FILENAME},
+    };
+    v[6].fields = other_fields;
+    v[6].n_fields = 1;
+    assert_int_equal(tmpl_render(t, v, N_VARS, &out, NULL, err, sizeof err), -EINVAL);
+    tmpl_free(t);
+}
+
 static void nul_byte_in_template_refused(void **state)
 {
     (void)state;
@@ -189,6 +260,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(template_table),
+        cmocka_unit_test(parse_once_render_many),
         cmocka_unit_test(nul_byte_in_template_refused),
         cmocka_unit_test(oversized_template_refused),
         cmocka_unit_test(output_cap_enforced),

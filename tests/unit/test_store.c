@@ -158,6 +158,44 @@ static void nested_transactions_are_savepoints(void **state)
     store_close(st);
 }
 
+/* A reader transaction takes no write lock until it writes; when another
+ * connection committed since it began reading, its write is refused and
+ * store_txn_read_only() says so, so the caller can run it again under
+ * store_begin (the script path does). */
+static void reader_transactions_tell_a_refused_write(void **state)
+{
+    (void)state;
+    struct store *st = open_store(), *other = open_store();
+    struct store_lease l, got;
+    assert_false(store_txn_read_only(st)); /* no transaction */
+    assert_int_equal(store_begin_read(st), 0);
+    assert_true(store_txn_read_only(st));
+    assert_int_equal(store_lease_get(st, 0x0a000031, &got), -ENOENT); /* the reading begins */
+    /* Another writer is not held up by the reader. */
+    sample_lease(&l, 0x0a000031);
+    assert_int_equal(store_lease_put(other, &l), 0);
+    /* The reader's snapshot is older than that commit: its write is refused. */
+    sample_lease(&l, 0x0a000032);
+    assert_true(store_lease_put(st, &l) < 0);
+    assert_true(store_txn_read_only(st));
+    store_rollback(st);
+    /* Run again under the write lock: it takes. */
+    assert_int_equal(store_begin(st), 0);
+    assert_false(store_txn_read_only(st));
+    assert_int_equal(store_lease_get(st, 0x0a000031, &got), 0);
+    assert_int_equal(store_lease_put(st, &l), 0);
+    assert_int_equal(store_commit(st), 0);
+    /* With nobody in between, a reader becomes a writer at its first write. */
+    assert_int_equal(store_begin_read(st), 0);
+    assert_int_equal(store_lease_get(st, 0x0a000032, &got), 0);
+    assert_int_equal(store_lease_delete(st, 0x0a000032), 0);
+    assert_false(store_txn_read_only(st));
+    assert_int_equal(store_commit(st), 0);
+    assert_int_equal(store_lease_delete(other, 0x0a000031), 0);
+    store_close(other);
+    store_close(st);
+}
+
 static void committed_leases_survive_a_kill(void **state)
 {
     (void)state;
@@ -258,6 +296,7 @@ int main(void)
         cmocka_unit_test(lease_round_trips_every_field),
         cmocka_unit_test(rollback_discards_the_batch),
         cmocka_unit_test(nested_transactions_are_savepoints),
+        cmocka_unit_test(reader_transactions_tell_a_refused_write),
         cmocka_unit_test(committed_leases_survive_a_kill),
         cmocka_unit_test(version_1_store_migrates_keeping_leases),
         cmocka_unit_test(newer_schema_is_refused),

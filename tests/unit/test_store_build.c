@@ -103,6 +103,52 @@ static void publish_assigns_versions_and_get_round_trips(void **state)
     store_close(st);
 }
 
+/* Reads are served from a cache of file lists: it must never show what is
+ * not in the store, whoever wrote there. */
+static void build_reads_never_come_from_stale_copies(void **state)
+{
+    (void)state;
+    struct store *st = open_store(), *other = open_store();
+    struct build b, got;
+    linux_build(st, &b, "cached", 1);
+    assert_int_equal(store_build_publish(st, &b), 0);
+    build_clear(&b);
+    assert_int_equal(store_build_get(st, "cached", 0, &got), 0); /* fills the cache */
+    /* A caller's copy is its own. */
+    snprintf(got.files[1].name, sizeof got.files[1].name, "scribbled");
+    build_clear(&got);
+    assert_int_equal(store_build_get(st, "cached", 0, &got), 0);
+    assert_string_equal(got.files[1].name, "initrd1.gz");
+    build_clear(&got);
+
+    /* Another connection (an import child) publishes a version with more
+     * modules: "latest" is that one at once. */
+    linux_build(other, &b, "cached", 3);
+    assert_int_equal(store_build_publish(other, &b), 0);
+    build_clear(&b);
+    assert_int_equal(store_build_get(st, "cached", 0, &got), 0);
+    assert_int_equal(got.version, 2);
+    assert_int_equal(got.n_files, 4);
+    build_clear(&got);
+
+    /* Every version deleted, the name published again with other files:
+     * the row id may be reused, the version number never is. */
+    assert_int_equal(store_build_delete(other, "cached", 0), 0);
+    assert_int_equal(store_build_get(st, "cached", 0, &got), -ENOENT);
+    linux_build(other, &b, "cached", 2);
+    fake_sha(b.files[1].sha256, '9');
+    assert_int_equal(store_blob_put(other, b.files[1].sha256, b.files[1].size), 0);
+    assert_int_equal(store_build_publish(other, &b), 0);
+    build_clear(&b);
+    assert_int_equal(store_build_get(st, "cached", 0, &got), 0);
+    assert_int_equal(got.version, 3);
+    assert_int_equal(got.n_files, 3);
+    assert_int_equal(got.files[1].sha256[0], '9');
+    build_clear(&got);
+    store_close(other);
+    store_close(st);
+}
+
 static int count_build(const struct build *b, void *arg)
 {
     (void)b;
@@ -356,6 +402,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(delete_is_refused_while_a_host_uses_the_build, setup, teardown),
         cmocka_unit_test_setup_teardown(hosts_are_found_by_mac_and_name, setup, teardown),
         cmocka_unit_test_setup_teardown(build_writes_change_the_inventory_stamp, setup, teardown),
+        cmocka_unit_test_setup_teardown(build_reads_never_come_from_stale_copies, setup, teardown),
         cmocka_unit_test(kind_names_round_trip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -125,6 +125,22 @@ static void mac_round_trips_and_rejects_junk(void **state)
     assert_true(parse_mac("52:54:00:ab:cd:0g", mac) < 0);
 }
 
+static void ipv4_formats_every_octet_width(void **state)
+{
+    (void)state;
+    char s[IPV4_STRLEN];
+    assert_string_equal(format_ipv4(0, s), "0.0.0.0");
+    assert_string_equal(format_ipv4(0xffffffffu, s), "255.255.255.255");
+    assert_string_equal(format_ipv4(0x0a630001, s), "10.99.0.1");
+    assert_string_equal(format_ipv4(0x01146407, s), "1.20.100.7");
+    /* Every octet value, against the printf spelling, in every place. */
+    for (unsigned o = 0; o < 256; o++) {
+        char want[IPV4_STRLEN];
+        snprintf(want, sizeof want, "%u.%u.%u.%u", o, 255 - o, o ^ 0x5a, o / 3);
+        assert_string_equal(format_ipv4(o << 24 | (255 - o) << 16 | (o ^ 0x5a) << 8 | o / 3, s), want);
+    }
+}
+
 static void ratelimit_allows_burst_then_counts_suppressed(void **state)
 {
     (void)state;
@@ -209,6 +225,7 @@ static void file_read_capped_reads_up_to_the_cap(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(ipv4_formats_every_octet_width),
         cmocka_unit_test(escape_keeps_printable_and_hexes_the_rest),
         cmocka_unit_test(escape_of_nul_bytes_is_visible),
         cmocka_unit_test(escape_cut_is_marked_and_terminated),
