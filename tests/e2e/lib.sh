@@ -455,6 +455,16 @@ vm_finished() {
   grep -aq "midwife-fact: done" "$1" 2>/dev/null || vm_console_failed "$1" || ! kill -0 "$QEMU_PID" 2>/dev/null
 }
 
+# vm_logs SERIAL_LOG: what a failing VM test shows: the tail of the serial
+# console, QEMU's own output and the tail of midwife's log ($T/server.log).
+vm_logs() {
+  echo "--- serial console (tail)" >&2
+  tail -n 60 "$1" 2>/dev/null | tr -d '\r' | sed 's/^/  vm| /' >&2
+  sed 's/^/  qemu| /' "$1.qemu" >&2 2>/dev/null
+  echo "--- server log (tail)" >&2
+  tail -n 40 "$T/server.log" | sed 's/^/  server| /' >&2
+}
+
 # qemu_wait_exit SECONDS: waits for the VM to power off; returns 1 on timeout.
 qemu_wait_exit() {
   local secs=$1 i

@@ -109,13 +109,6 @@ api POST /api/v1/hosts "{\"name\":\"vm1\",\"macs\":[\"$MAC1\",\"$MAC2\"],\"build
 expect 201 "host create"
 pass "build, profile (VLAN on NIC 1, bridge over NIC 2, DNS, persist) and host made through the API"
 
-show_logs() {
-  echo "--- serial console (tail)" >&2
-  tail -n 60 "$1" 2>/dev/null | tr -d '\r' | sed 's/^/  vm| /' >&2
-  sed 's/^/  qemu| /' "$1.qemu" >&2 2>/dev/null
-  echo "--- server log (tail)" >&2
-  tail -n 40 "$T/server.log" | sed 's/^/  server| /' >&2
-}
 state_of() { api GET /api/v1/hosts/vm1; jq -r .state "$T/out"; }
 fact() { grep -a "midwife-fact: $2" "$1" | tr -d '\r' | head -n 1 | sed "s/^midwife-fact: $2//"; }
 
@@ -126,11 +119,11 @@ log "VM started, waiting up to ${VM_TIMEOUT}s for ready"
 is_ready() { [ "$(state_of)" = ready ]; }
 gave_up() { vm_console_failed "$T/serial1.log" || ! kill -0 "$QEMU_PID" 2>/dev/null; }
 ready_or_gone() { is_ready || gave_up || [ "$(state_of)" = failed ]; }
-wait_for "$VM_TIMEOUT" "host vm1 to be ready" ready_or_gone || { show_logs "$T/serial1.log"; fail "vm1 not ready in ${VM_TIMEOUT}s (state $(state_of))"; }
+wait_for "$VM_TIMEOUT" "host vm1 to be ready" ready_or_gone || { vm_logs "$T/serial1.log"; fail "vm1 not ready in ${VM_TIMEOUT}s (state $(state_of))"; }
 api GET /api/v1/hosts/vm1
 cp "$T/out" "$T/host1.json"
 [ "$(jq -r .state "$T/host1.json")" = ready ] ||
-  { show_logs "$T/serial1.log"; fail "vm1 is $(jq -r '.state + ": " + .state_reason' "$T/host1.json")"; }
+  { vm_logs "$T/serial1.log"; fail "vm1 is $(jq -r '.state + ": " + .state_reason' "$T/host1.json")"; }
 pass "vm1 ready after $((SECONDS - start))s ($(jq -r .state_reason "$T/host1.json"))"
 TOKEN1=$(fact "$T/serial1.log" cmdline= | tr ' ' '\n' | sed -n 's/^midwife\.token=//p')
 [ -n "$TOKEN1" ] || fail "the first boot's command line had no midwife.token"
@@ -156,9 +149,9 @@ pass "the VM's resolv.conf has the profile's DNS server and search domain"
 
 # The configuration works on the wire, not only in the facts.
 arp=$(nsx "$NS" python3 "$E2E_LIB_DIR/vlan_arp.py" mwtatap1 42 10.99.42.1 10.99.42.5 8) ||
-  { show_logs "$T/serial1.log"; fail "10.99.42.5 did not answer a tagged ARP on VLAN 42 (got: ${arp:-nothing})"; }
+  { vm_logs "$T/serial1.log"; fail "10.99.42.5 did not answer a tagged ARP on VLAN 42 (got: ${arp:-nothing})"; }
 [ "${arp#* }" = "$MAC1" ] || fail "the VLAN 42 answer came from ${arp#* }, not NIC 1 ($MAC1)"
-nsx "$NS" ping -c 2 -W 2 10.99.2.5 >/dev/null || { show_logs "$T/serial1.log"; fail "no ping answer from 10.99.2.5 (bridge)"; }
+nsx "$NS" ping -c 2 -W 2 10.99.2.5 >/dev/null || { vm_logs "$T/serial1.log"; fail "no ping answer from 10.99.2.5 (bridge)"; }
 pass "10.99.42.5 answers on tagged VLAN 42 from NIC 1, 10.99.2.5 answers pings over the bridge"
 
 # The boot in the flight recorder, in order.
@@ -177,24 +170,24 @@ pass "events: ${want[*]}"
 
 # --- second life ---------------------------------------------------------------
 QEMU1=$QEMU_PID
-qemu_wait_exit 120 || { show_logs "$T/serial1.log"; fail "the first life did not reboot"; }
+qemu_wait_exit 120 || { vm_logs "$T/serial1.log"; fail "the first life did not reboot"; }
 WORD=$(fact "$T/serial1.log" wrote=)
-[ -n "$WORD" ] || { show_logs "$T/serial1.log"; fail "the first life wrote nothing under /var/lib/lab"; }
+[ -n "$WORD" ] || { vm_logs "$T/serial1.log"; fail "the first life wrote nothing under /var/lib/lab"; }
 api GET "/api/v1/events?host=vm1&kind=state&limit=100"
 jq -e '.items[] | select(.kind == "state.uploaded")' "$T/out" >/dev/null ||
-  { show_logs "$T/serial1.log"; fail "no state.uploaded event: the agent did not save at shutdown"; }
+  { vm_logs "$T/serial1.log"; fail "no state.uploaded event: the agent did not save at shutdown"; }
 pass "first life: wrote $WORD, saved its state at shutdown, rebooted (pid $QEMU1)"
 
 start=$SECONDS
 qemu_start_nics "$NS" "$T/serial2.log" mwtatap1 "$MAC1" mwtatap2 "$MAC2"
 persisted() { grep -aq "midwife-fact: persisted=" "$T/serial2.log"; }
 second_done() { persisted || vm_console_failed "$T/serial2.log" || ! kill -0 "$QEMU_PID" 2>/dev/null; }
-wait_for "$VM_TIMEOUT" "the second life" second_done || { show_logs "$T/serial2.log"; fail "no second life in ${VM_TIMEOUT}s"; }
+wait_for "$VM_TIMEOUT" "the second life" second_done || { vm_logs "$T/serial2.log"; fail "no second life in ${VM_TIMEOUT}s"; }
 [ "$(fact "$T/serial2.log" persisted=)" = "$WORD" ] ||
-  { show_logs "$T/serial2.log"; fail "second life: /var/lib/lab/life is '$(fact "$T/serial2.log" persisted=)', expected $WORD"; }
+  { vm_logs "$T/serial2.log"; fail "second life: /var/lib/lab/life is '$(fact "$T/serial2.log" persisted=)', expected $WORD"; }
 wait_for 30 "vm1 ready again" is_ready || fail "vm1 not ready in its second life (state $(state_of))"
 pass "second life after $((SECONDS - start))s: $WORD restored from the saved state, ready again"
-qemu_wait_exit 60 || { show_logs "$T/serial2.log"; fail "the second life did not power off"; }
+qemu_wait_exit 60 || { vm_logs "$T/serial2.log"; fail "the second life did not power off"; }
 
 api GET "/api/v1/hosts?q=${MAC1}"
 [ "$(jq '.items | length' "$T/out")" = 1 ] || fail "not one host record for $MAC1: $(cat "$T/out")"

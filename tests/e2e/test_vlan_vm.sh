@@ -122,13 +122,7 @@ api GET /api/v1/hosts/tagged1/config
 [ "$(jq -r .mgmt_vlan "$T/out")" = 42 ] || fail "the configuration document lacks mgmt_vlan 42: $(cat "$T/out")"
 pass "host tagged1 (VLAN 42): script with vcreate --tag 42 and midwife.vlan=42, document with mgmt_vlan 42"
 
-show_logs() {
-  echo "--- serial console (tail)" >&2
-  tail -n 60 "$T/serial.log" 2>/dev/null | tr -d '\r' | sed 's/^/  vm| /' >&2
-  sed 's/^/  qemu| /' "$T/serial.log.qemu" >&2 2>/dev/null
-  echo "--- server log (tail)" >&2
-  tail -n 40 "$T/server.log" | sed 's/^/  server| /' >&2
-}
+show_logs() { vm_logs "$T/serial.log"; }
 state_of() { api GET /api/v1/hosts/tagged1; jq -r .state "$T/out"; }
 
 start=$SECONDS

@@ -6,7 +6,11 @@
  * two different refused values for "hostile". A refused value must never
  * reach the output, so both runs must agree exactly. (Looking for the
  * hostile bytes in the output would be wrong: literal template text may
- * spell them itself, e.g. "${y{{#if unset}}x{{/if}}}".) */
+ * spell them itself, e.g. "${y{{#if unset}}x{{/if}}}".)
+ *
+ * And the parsed form that the script path keeps (tmpl_parse once, then
+ * tmpl_render per request) must give exactly what the one-shot
+ * tmpl_expand gives, for both values, from one parse. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,6 +53,29 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     if (r != r2)
         __builtin_trap();
+
+    struct tmpl *t = NULL;
+    char perr[256];
+    int rp = tmpl_parse("f.ipxe", (const char *)data, size, true, vars, n_vars, &t, perr, sizeof perr);
+    if (rp < 0) {
+        if (t || rp != r || strcmp(perr, err) != 0)
+            __builtin_trap();
+    } else {
+        const char *hostile[2] = {"x ${y}\nchain z", "imgfetch `id` ; boot"};
+        const char *want[2] = {out, out2};
+        size_t want_len[2] = {len, len2};
+        for (int i = 0; i < 2; i++) {
+            char *o = NULL, e[256];
+            size_t ol = 0;
+            vars[HOSTILE].value = hostile[i];
+            int rr = tmpl_render(t, vars, n_vars, &o, &ol, e, sizeof e);
+            if (rr != r || (rr == 0 && (ol != want_len[i] || memcmp(o, want[i], ol) != 0)) ||
+                (rr < 0 && (o || strcmp(e, i ? err2 : err) != 0)))
+                __builtin_trap();
+            free(o);
+        }
+        tmpl_free(t);
+    }
     if (r == 0) {
         if (!out || strlen(out) != len || !out2 || len != len2 || memcmp(out, out2, len) != 0)
             __builtin_trap();
