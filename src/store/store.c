@@ -580,20 +580,6 @@ static void copy_blob(sqlite3_stmt *s, int col, void *dst, size_t max, size_t *l
     *len = b ? n : 0;
 }
 
-static void copy_text(sqlite3_stmt *s, int col, char *dst, size_t max)
-{
-    if (!max)
-        return;
-    /* Not snprintf: this copies most columns of every row read, and a
-     * format parse per column showed in the profile of script requests. */
-    const unsigned char *t = sqlite3_column_text(s, col);
-    size_t n = t ? (size_t)sqlite3_column_bytes(s, col) : 0;
-    if (n > max - 1)
-        n = max - 1;
-    if (n)
-        memcpy(dst, t, n);
-    dst[n] = '\0';
-}
 
 void store_row_to_lease(sqlite3_stmt *s, struct store_lease *l)
 {
@@ -605,8 +591,8 @@ void store_row_to_lease(sqlite3_stmt *s, struct store_lease *l)
     l->hwaddr_len = (uint8_t)n;
     copy_blob(s, 3, l->client_id, sizeof l->client_id, &n);
     l->client_id_len = (uint16_t)n;
-    copy_text(s, 4, l->hostname, sizeof l->hostname);
-    copy_text(s, 5, l->subnet, sizeof l->subnet);
+    store_col_text(s, 4, l->hostname, sizeof l->hostname);
+    store_col_text(s, 5, l->subnet, sizeof l->subnet);
     l->state = (enum lease_state)sqlite3_column_int(s, 6);
     l->starts = sqlite3_column_int64(s, 7);
     l->expires = sqlite3_column_int64(s, 8);
@@ -614,8 +600,8 @@ void store_row_to_lease(sqlite3_stmt *s, struct store_lease *l)
     copy_blob(s, 10, l->relay_info, sizeof l->relay_info, &n);
     l->relay_info_len = (uint16_t)n;
     l->arch = sqlite3_column_int(s, 11);
-    copy_text(s, 12, l->vendor_class, sizeof l->vendor_class);
-    copy_text(s, 13, l->user_class, sizeof l->user_class);
+    store_col_text(s, 12, l->vendor_class, sizeof l->vendor_class);
+    store_col_text(s, 13, l->user_class, sizeof l->user_class);
     copy_blob(s, 14, l->uuid, sizeof l->uuid, &n);
     l->has_uuid = n == sizeof l->uuid;
 }

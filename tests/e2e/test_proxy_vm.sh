@@ -176,13 +176,9 @@ pass "a DHCPREQUEST on port 4011 got the ACK with the boot file, back at its add
 
 # --- the boots, one after the other -------------------------------------------
 show_logs() {
-  echo "--- serial console (tail)" >&2
-  tail -n 40 "$1" 2>/dev/null | tr -d '\r' | sed 's/^/  vm| /' >&2
-  sed 's/^/  qemu| /' "$1.qemu" >&2 2>/dev/null
+  vm_logs "$1"
   echo "--- dnsmasq (tail)" >&2
   tail -n 30 "$T/dnsmasq.log" | sed 's/^/  dnsmasq| /' >&2
-  echo "--- server log (tail)" >&2
-  tail -n 60 "$T/server.log" | sed 's/^/  server| /' >&2
 }
 events() { # MAC KIND: data of midwife's events of KIND for MAC
   store_query "$T/state" "SELECT data FROM events WHERE mac = '$1' AND kind = '$2'"
