@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "boot/san.h"
@@ -262,42 +263,103 @@ static int load_template(const struct conf *conf, const char *name, char **owned
     return 0;
 }
 
-/* The built-in templates, each parsed once, at its first use: every
- * script request renders one, and parsing was a third of the rendering.
- * They are constant text parsed against constant tables, so the parsed
- * form never goes stale; it lives as long as the process. */
-#define BUILTIN_CACHE_MAX 16
-static struct tmpl *builtin_parsed[BUILTIN_CACHE_MAX];
+/* Templates are parsed once and kept: every script request renders one,
+ * and parsing was a third of the rendering. A built-in is constant text
+ * parsed against constant tables, so it never goes stale. An operator's
+ * override ([boot] templates) is kept per version of its file: one stat
+ * per request tells a changed, replaced or removed file (device, inode,
+ * size, change and modification times), so an edit applies at the next
+ * request as it always did. Both live as long as the process. */
+#define TEMPLATE_SLOTS 16
 
-static const struct tmpl *builtin_for(const char *name, const struct binding *b, char *err, size_t errlen)
+struct override_parsed {
+    char path[PATH_MAX];
+    struct stat st;
+    struct tmpl *t;
+};
+
+static struct tmpl *builtin_parsed[TEMPLATE_SLOTS];
+static struct override_parsed override_parsed[TEMPLATE_SLOTS];
+
+/* The slot of a built-in template's name, or -1. */
+static int template_slot(const char *name)
 {
-    for (size_t i = 0; i < BUILTIN_CACHE_MAX && boot_builtin_template_name(i); i++) {
-        if (strcmp(boot_builtin_template_name(i), name) != 0)
-            continue;
-        if (!builtin_parsed[i]) {
-            size_t len;
-            const char *text = boot_builtin_template(name, &len);
-            if (tmpl_parse(name, text, len, false, b->vars, V_COUNT, &builtin_parsed[i], err, errlen) < 0)
-                return NULL;
+    for (int i = 0; i < TEMPLATE_SLOTS && boot_builtin_template_name((size_t)i); i++)
+        if (strcmp(boot_builtin_template_name((size_t)i), name) == 0)
+            return i;
+    return -1;
+}
+
+static bool same_file(const struct stat *a, const struct stat *b)
+{
+    return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
+           a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
+           a->st_ctim.tv_sec == b->st_ctim.tv_sec && a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
+}
+
+/* The parsed template for name into *out: 0; 1 when none is kept for it
+ * (load and expand it the long way, which also says what is wrong with
+ * the file); < 0 with err set when it does not parse. */
+static int parsed_template(const struct conf *conf, const char *name, const struct binding *b,
+                           const struct tmpl **out, char *err, size_t errlen)
+{
+    int i = template_slot(name);
+    if (i < 0)
+        return 1;
+    if (conf->boot_templates[0]) {
+        struct override_parsed *o = &override_parsed[i];
+        char path[PATH_MAX];
+        struct stat st;
+        if (snprintf(path, sizeof path, "%s/%s", conf->boot_templates, name) >= (int)sizeof path)
+            return 1;
+        if (stat(path, &st) < 0) {
+            if (errno != ENOENT)
+                return 1;
+        } else {
+            if (!(o->t && strcmp(o->path, path) == 0 && same_file(&o->st, &st))) {
+                char *text;
+                size_t len;
+                if (file_read_capped(path, TMPL_MAX_TEXT, &text, &len) < 0)
+                    return 1;
+                struct tmpl *t;
+                int r = tmpl_parse(path, text, len, true, b->vars, V_COUNT, &t, err, errlen);
+                free(text);
+                if (r < 0)
+                    return r;
+                tmpl_free(o->t);
+                o->t = t;
+                o->st = st;
+                snprintf(o->path, sizeof o->path, "%s", path);
+            }
+            *out = o->t;
+            return 0;
         }
-        return builtin_parsed[i];
     }
-    return NULL;
+    if (!builtin_parsed[i]) {
+        size_t len;
+        const char *text = boot_builtin_template(name, &len);
+        int r = tmpl_parse(name, text, len, false, b->vars, V_COUNT, &builtin_parsed[i], err, errlen);
+        if (r < 0)
+            return r;
+    }
+    *out = builtin_parsed[i];
+    return 0;
 }
 
 static int render_named(const struct conf *conf, const char *name, const struct binding *b, char **out,
                         size_t *outlen, char *err, size_t errlen)
 {
-    if (!conf->boot_templates[0]) {
-        const struct tmpl *t = builtin_for(name, b, err, errlen);
-        if (t)
-            return tmpl_render(t, b->vars, V_COUNT, out, outlen, err, errlen);
-    }
+    const struct tmpl *t;
+    int r = parsed_template(conf, name, b, &t, err, errlen);
+    if (r == 0)
+        return tmpl_render(t, b->vars, V_COUNT, out, outlen, err, errlen);
+    *out = NULL;
+    if (r < 0)
+        return r;
     char *owned, shown[PATH_MAX];
     const char *text;
     size_t len;
-    int r = load_template(conf, name, &owned, &text, &len, shown, sizeof shown, err, errlen);
-    if (r < 0)
+    if ((r = load_template(conf, name, &owned, &text, &len, shown, sizeof shown, err, errlen)) < 0)
         return r;
     r = tmpl_expand(shown, text, len, b->vars, V_COUNT, out, outlen, err, errlen);
     free(owned);

@@ -7,6 +7,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -515,6 +516,52 @@ static void override_dir_template_is_used_and_others_stay_built_in(void **state)
     remove_dir(dir, (const char *const[]){"local.ipxe", NULL});
 }
 
+/* An override is kept parsed, but an edit applies at the next request:
+ * rewritten in place with the same size (only the times differ), with
+ * another size, replaced by a rename, broken, and removed (the built-in
+ * again). */
+static void override_edits_apply_at_the_next_request(void **state)
+{
+    (void)state;
+    struct fixture f;
+    linux_build(&f);
+    f.build.kind = BUILD_LOCAL;
+    char *dir = make_dir();
+    snprintf(f.conf.boot_templates, sizeof f.conf.boot_templates, "%s", dir);
+    write_file(dir, "local.ipxe", "#!ipxe\necho one {{host}}\nexit 0\n");
+    expect_script(&f, true, true, "first", "#!ipxe\necho one node1\nexit 0\n");
+    expect_script(&f, true, true, "kept", "#!ipxe\necho one node1\nexit 0\n");
+    /* The same size: only the file's times tell. Set them apart, since a
+     * fast rewrite may land within the file system's clock tick. */
+    write_file(dir, "local.ipxe", "#!ipxe\necho two {{host}}\nexit 0\n");
+    char path[512];
+    snprintf(path, sizeof path, "%s/local.ipxe", dir);
+    struct timespec ts[2] = {{.tv_sec = 1000000000}, {.tv_sec = 1000000000}};
+    assert_int_equal(utimensat(AT_FDCWD, path, ts, 0), 0);
+    expect_script(&f, true, true, "same size", "#!ipxe\necho two node1\nexit 0\n");
+    write_file(dir, "local.ipxe", "#!ipxe\necho three, longer {{host}}\nexit 0\n");
+    expect_script(&f, true, true, "other size", "#!ipxe\necho three, longer node1\nexit 0\n");
+    write_file(dir, "new.tmp", "#!ipxe\necho four {{host}}\nexit 0\n");
+    char tmp[512];
+    snprintf(tmp, sizeof tmp, "%s/new.tmp", dir);
+    assert_int_equal(rename(tmp, path), 0);
+    expect_script(&f, true, true, "renamed over", "#!ipxe\necho four node1\nexit 0\n");
+    write_file(dir, "local.ipxe", "#!ipxe\necho {{hots}}\n");
+    char err[512], want[600];
+    int r;
+    char *out = render(&f, true, true, &r, err, sizeof err);
+    assert_int_equal(r, -EINVAL);
+    assert_null(out);
+    snprintf(want, sizeof want, "%s/local.ipxe:2: unknown variable 'hots'", dir);
+    assert_string_equal(err, want);
+    unlink(path);
+    out = render(&f, true, true, &r, err, sizeof err);
+    assert_int_equal(r, 0);
+    assert_non_null(strstr(out, "# midwife: host node1, build debian v3 (local)"));
+    free(out);
+    remove_dir(dir, (const char *const[]){"local.ipxe", NULL});
+}
+
 static void override_template_error_names_file_and_line(void **state)
 {
     (void)state;
@@ -628,6 +675,7 @@ int main(void)
         cmocka_unit_test(sanboot_script_is_per_host),
         cmocka_unit_test(duplicate_module_names_refused),
         cmocka_unit_test(override_dir_template_is_used_and_others_stay_built_in),
+        cmocka_unit_test(override_edits_apply_at_the_next_request),
         cmocka_unit_test(override_template_error_names_file_and_line),
         cmocka_unit_test(script_for_unknown_host_without_default_exits),
         cmocka_unit_test(script_for_looks_up_host_then_build),
