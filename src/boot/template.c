@@ -169,17 +169,25 @@ struct parser {
     size_t errlen;
 };
 
+/* "NAME:LINE: what" into err; -EINVAL. Parse and render errors alike. */
+static int line_error(char *err, size_t errlen, const char *name, int line, const char *fmt, va_list ap)
+    __attribute__((format(printf, 5, 0)));
+static int line_error(char *err, size_t errlen, const char *name, int line, const char *fmt, va_list ap)
+{
+    int n = snprintf(err, errlen, "%s:%d: ", name, line);
+    if (n >= 0 && (size_t)n < errlen)
+        vsnprintf(err + n, errlen - (size_t)n, fmt, ap);
+    return -EINVAL;
+}
+
 static int perr(struct parser *ps, int line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static int perr(struct parser *ps, int line, const char *fmt, ...)
 {
-    int n = snprintf(ps->err, ps->errlen, "%s:%d: ", ps->name, line);
-    if (n >= 0 && (size_t)n < ps->errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(ps->err + n, ps->errlen - (size_t)n, fmt, ap);
-        va_end(ap);
-    }
-    return -EINVAL;
+    va_list ap;
+    va_start(ap, fmt);
+    int r = line_error(ps->err, ps->errlen, ps->name, line, fmt, ap);
+    va_end(ap);
+    return r;
 }
 
 static int add_node(struct parser *ps, struct node n)
@@ -438,14 +446,11 @@ struct render {
 static int rerr(struct render *rd, int line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static int rerr(struct render *rd, int line, const char *fmt, ...)
 {
-    int n = snprintf(rd->err, rd->errlen, "%s:%d: ", rd->t->name, line);
-    if (n >= 0 && (size_t)n < rd->errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(rd->err + n, rd->errlen - (size_t)n, fmt, ap);
-        va_end(ap);
-    }
-    return -EINVAL;
+    va_list ap;
+    va_start(ap, fmt);
+    int r = line_error(rd->err, rd->errlen, rd->t->name, line, fmt, ap);
+    va_end(ap);
+    return r;
 }
 
 static int emit(struct render *rd, const char *s, size_t n)

@@ -580,7 +580,6 @@ static void copy_blob(sqlite3_stmt *s, int col, void *dst, size_t max, size_t *l
     *len = b ? n : 0;
 }
 
-
 void store_row_to_lease(sqlite3_stmt *s, struct store_lease *l)
 {
     size_t n;
