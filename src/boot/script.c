@@ -299,7 +299,7 @@ static bool same_file(const struct stat *a, const struct stat *b)
 
 /* The parsed template for name into *out: 0; 1 when none is kept for it
  * (load and expand it the long way, which also says what is wrong with
- * the file); < 0 with err set when it does not parse. */
+ * the file); < 0 with err set when it cannot be read or does not parse. */
 static int parsed_template(const struct conf *conf, const char *name, const struct binding *b,
                            const struct tmpl **out, char *err, size_t errlen)
 {
@@ -315,24 +315,29 @@ static int parsed_template(const struct conf *conf, const char *name, const stru
         if (stat(path, &st) < 0) {
             if (errno != ENOENT)
                 return 1;
+        } else if (o->t && strcmp(o->path, path) == 0 && same_file(&o->st, &st)) {
+            *out = o->t;
+            return 0;
         } else {
-            if (!(o->t && strcmp(o->path, path) == 0 && same_file(&o->st, &st))) {
-                char *text;
-                size_t len;
-                if (file_read_capped(path, TMPL_MAX_TEXT, &text, &len) < 0)
-                    return 1;
+            char *owned, shown[PATH_MAX];
+            const char *text;
+            size_t len;
+            int r = load_template(conf, name, &owned, &text, &len, shown, sizeof shown, err, errlen);
+            if (r < 0)
+                return r;
+            if (owned) { /* else it went away since the stat: the built-in */
                 struct tmpl *t;
-                int r = tmpl_parse(path, text, len, true, b->vars, V_COUNT, &t, err, errlen);
-                free(text);
+                r = tmpl_parse(shown, text, len, true, b->vars, V_COUNT, &t, err, errlen);
+                free(owned);
                 if (r < 0)
                     return r;
                 tmpl_free(o->t);
                 o->t = t;
                 o->st = st;
                 snprintf(o->path, sizeof o->path, "%s", path);
+                *out = t;
+                return 0;
             }
-            *out = o->t;
-            return 0;
         }
     }
     if (!builtin_parsed[i]) {
